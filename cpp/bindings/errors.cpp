@@ -1,0 +1,84 @@
+// Maps every C++ exception of the core to its class in protekt._exceptions, the one
+// exception tree Python users see.
+#include <exception>
+
+#include "bindings.hpp"
+#include "protekt/error.hpp"
+
+namespace protekt::python {
+namespace {
+
+struct error_classes {
+  py::object protekt_error;
+  py::object validation;
+  py::object invalid_key;
+  py::object crypto;
+  py::object verification;
+  py::object missing_header;
+  py::object malformed_header;
+  py::object timestamp;
+  py::object signature_mismatch;
+  py::object invalid_token;
+};
+
+// Set once at import, never freed: translators run until the interpreter exits, and
+// destroying Python objects after that would touch a dead interpreter.
+const error_classes* classes = nullptr;
+
+void raise(const py::object& cls, const char* message) {
+  PyErr_SetString(cls.ptr(), message);
+}
+
+void raise_validation(const py::object& cls, const validation_error& e) {
+  const py::object instance = cls(e.what(), py::arg("field") = e.field());
+  PyErr_SetObject(cls.ptr(), instance.ptr());
+}
+
+void translate(std::exception_ptr thrown) {
+  try {
+    std::rethrow_exception(thrown);
+  } catch (const invalid_key_error& e) {
+    raise_validation(classes->invalid_key, e);
+  } catch (const validation_error& e) {
+    raise_validation(classes->validation, e);
+  } catch (const missing_header_error& e) {
+    raise(classes->missing_header, e.what());
+  } catch (const malformed_header_error& e) {
+    raise(classes->malformed_header, e.what());
+  } catch (const timestamp_error& e) {
+    raise(classes->timestamp, e.what());
+  } catch (const signature_mismatch_error& e) {
+    raise(classes->signature_mismatch, e.what());
+  } catch (const token_mismatch_error& e) {
+    raise(classes->invalid_token, e.what());
+  } catch (const verification_error& e) {
+    raise(classes->verification, e.what());
+  } catch (const crypto_error& e) {
+    raise(classes->crypto, e.what());
+  } catch (const error& e) {
+    raise(classes->protekt_error, e.what());
+  }
+  // Anything else propagates to pybind11's own translators.
+}
+
+}  // namespace
+
+void register_errors(py::module_& m) {
+  const py::module_ exc = py::module_::import("protekt._exceptions");
+  classes = new error_classes{
+      exc.attr("ProtektError"),
+      exc.attr("ValidationError"),
+      exc.attr("InvalidKeyError"),
+      exc.attr("CryptoError"),
+      exc.attr("WebhookVerificationError"),
+      exc.attr("MissingHeaderError"),
+      exc.attr("MalformedHeaderError"),
+      exc.attr("TimestampOutOfToleranceError"),
+      exc.attr("NoMatchingSignatureError"),
+      exc.attr("InvalidTokenError"),
+  };
+  py::register_exception_translator(translate);
+  m.attr("_exceptions") = exc;
+}
+
+}  // namespace protekt::python
