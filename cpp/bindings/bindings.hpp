@@ -12,9 +12,17 @@ namespace py = pybind11;
 
 void register_errors(py::module_& m);
 void register_signing(py::module_& m);
+void register_json(py::module_& m);
+
+// json.loads for bytes or str, with a faster path for ordinary UTF-8 JSON.
+py::object loads(py::handle body);
+
+// The body of a verified webhook as JSON; a body that is not JSON raises
+// protekt.MalformedPayloadError from the decoder's error.
+py::object parse_payload(py::handle body);
 
 // A view of a bytes or str object (UTF-8), valid while the object lives.
-// THROWS py::type_error for any other type; field names the argument in the message.
+// THROWS validation_error for any other type; field names the argument in the message.
 std::string_view bytes_view(py::handle value, const char* field);
 
 }  // namespace protekt::python

@@ -19,6 +19,7 @@ struct error_classes {
   py::object timestamp;
   py::object signature_mismatch;
   py::object invalid_token;
+  py::object malformed_payload;
 };
 
 // Set once at import, never freed: translators run until the interpreter exits, and
@@ -63,6 +64,19 @@ void translate(std::exception_ptr thrown) {
 
 }  // namespace
 
+py::object parse_payload(py::handle body) {
+  try {
+    return loads(body);
+  } catch (py::error_already_set& e) {
+    // Too deep a document ends json.loads with RecursionError: not JSON either.
+    if (!e.matches(PyExc_ValueError) && !e.matches(PyExc_RecursionError)) throw;
+    const std::string message = "the signature matched, but the body is not JSON: " +
+                                std::string(py::str(e.value()));
+    py::raise_from(e, classes->malformed_payload.ptr(), message.c_str());
+    throw py::error_already_set();
+  }
+}
+
 void register_errors(py::module_& m) {
   const py::module_ exc = py::module_::import("protekt._exceptions");
   classes = new error_classes{
@@ -76,6 +90,7 @@ void register_errors(py::module_& m) {
       exc.attr("TimestampOutOfToleranceError"),
       exc.attr("NoMatchingSignatureError"),
       exc.attr("InvalidTokenError"),
+      exc.attr("MalformedPayloadError"),
   };
   py::register_exception_translator(translate);
   m.attr("_exceptions") = exc;

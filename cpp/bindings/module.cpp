@@ -6,4 +6,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = PROTEKT_VERSION;
   protekt::python::register_errors(m);
   protekt::python::register_signing(m);
+  protekt::python::register_json(m);
 }

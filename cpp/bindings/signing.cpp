@@ -47,9 +47,46 @@ std::vector<Key> convert_keys(const py::sequence& values, Key (*convert)(py::han
 
 std::optional<std::string_view> optional_view(const py::object& value,
                                               const char* field) {
-  if (value.is_none()) return std::nullopt;
+  if (!value || value.is_none()) return std::nullopt;
   return bytes_view(value, field);
 }
+
+bool equals_ignoring_case(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// A header of any mapping, by lower-case name. Exact dicts are read directly,
+// case-insensitive mappings (Django's, Flask's) through get(), and a mapping with other
+// casing is scanned. Returns a null object when the header is absent.
+py::object find_header(py::handle headers, std::string_view name) {
+  const py::str key(name.data(), name.size());
+  if (PyDict_CheckExact(headers.ptr())) {
+    if (PyObject* value = PyDict_GetItemWithError(headers.ptr(), key.ptr())) {
+      return py::reinterpret_borrow<py::object>(value);
+    }
+    if (PyErr_Occurred()) throw py::error_already_set();
+  } else {
+    py::object value = headers.attr("get")(key);
+    if (!value.is_none()) return value;
+  }
+  for (const auto item : headers.attr("items")()) {
+    const auto pair = py::reinterpret_borrow<py::tuple>(item);
+    if (py::isinstance<py::str>(pair[0]) &&
+        equals_ignoring_case(bytes_view(pair[0], "header name"), name)) {
+      return pair[1];
+    }
+  }
+  return {};
+}
+
+// Bodies above this size are hashed without the GIL; below it, releasing and taking
+// the GIL back costs more than it lets other threads gain.
+constexpr std::size_t kReleaseGilAbove = 16 * 1024;
 
 }  // namespace
 
@@ -65,8 +102,8 @@ std::string_view bytes_view(py::handle value, const char* field) {
     if (utf8 == nullptr) throw py::error_already_set();
     return {utf8, static_cast<std::size_t>(size)};
   }
-  throw py::type_error(std::string(field) + " must be bytes or str, not " +
-                       std::string(py::str(value.get_type().attr("__name__"))));
+  throw validation_error(field, std::string(field) + " must be bytes or str, not " +
+                                   std::string(py::str(value.get_type().attr("__name__"))));
 }
 
 void register_signing(py::module_& m) {
@@ -117,7 +154,33 @@ void register_signing(py::module_& m) {
             self.verify(headers, payload, now ? *now : unix_now());
           },
           py::arg("msg_id"), py::arg("timestamp"), py::arg("signature"),
-          py::arg("body"), py::arg("now") = py::none());
+          py::arg("body"), py::arg("now") = py::none())
+      .def(
+          "verify_request",
+          [](const verifier& self, py::handle body, py::handle headers,
+             std::optional<std::int64_t> now) {
+            py::object owned_body = py::reinterpret_borrow<py::object>(body);
+            if (PyByteArray_Check(body.ptr()) || PyMemoryView_Check(body.ptr())) {
+              owned_body = py::reinterpret_steal<py::object>(PyBytes_FromObject(body.ptr()));
+              if (!owned_body) throw py::error_already_set();
+            }
+            const py::object id = find_header(headers, kIdHeader);
+            const py::object ts = find_header(headers, kTimestampHeader);
+            const py::object sig = find_header(headers, kSignatureHeader);
+            const webhook_headers found{optional_view(id, "webhook-id"),
+                                        optional_view(ts, "webhook-timestamp"),
+                                        optional_view(sig, "webhook-signature")};
+            const std::string_view payload = bytes_view(owned_body, "body");
+            const std::int64_t clock = now ? *now : unix_now();
+            if (payload.size() > kReleaseGilAbove) {
+              py::gil_scoped_release release;
+              self.verify(found, payload, clock);
+            } else {
+              self.verify(found, payload, clock);
+            }
+            return parse_payload(owned_body);
+          },
+          py::arg("body"), py::arg("headers"), py::arg("now") = py::none());
 
   py::class_<api_token>(m, "ApiToken")
       .def(py::init<std::string_view, std::string_view>(), py::arg("header"),

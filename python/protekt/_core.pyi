@@ -1,6 +1,7 @@
-# Stubs of the private extension module; tests/python/test_stubs.py keeps them in step.
-from collections.abc import Sequence
+# Stubs of the private extension module; tests/python/test_package.py keeps them in step.
+from collections.abc import Mapping, Sequence
 from types import ModuleType
+from typing import Any
 
 __version__: str
 _exceptions: ModuleType
@@ -10,6 +11,7 @@ def generate_private_key() -> str: ...
 def public_key_of(private_key: str) -> str: ...
 def generate_token() -> str: ...
 def unix_now() -> int: ...
+def loads(body: str | bytes) -> Any: ...
 
 class Signer:
     def __init__(self, keys: Sequence[str | bytes]) -> None: ...
@@ -27,6 +29,12 @@ class Verifier:
         body: str | bytes,
         now: int | None = None,
     ) -> None: ...
+    def verify_request(
+        self,
+        body: str | bytes | bytearray | memoryview,
+        headers: Mapping[str, str],
+        now: int | None = None,
+    ) -> Any: ...
 
 class ApiToken:
     def __init__(self, header: str, value: str) -> None: ...

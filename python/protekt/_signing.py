@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from protekt import _core
-from protekt._exceptions import InvalidKeyError, MalformedPayloadError, ValidationError
+from protekt._exceptions import InvalidKeyError, ValidationError
 
 __all__ = ["AsymmetricWebhook", "Webhook", "header_value"]
 
@@ -36,27 +35,46 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+# Timestamps and tolerances travel as signed 64-bit integers in the core.
+_MAX_SECONDS: Final = 2**63 - 1
+
+
 def _seconds(timestamp: Timestamp, field: str) -> int:
+    """Unix seconds from an int or a datetime (naive ones are local time)."""
     if isinstance(timestamp, datetime):
-        return int(timestamp.timestamp())
-    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
-        return timestamp
-    raise ValidationError(
-        f"{field} must be an int of Unix seconds or a datetime, "
-        f"not {type(timestamp).__name__}",
-        field=field,
-    )
+        seconds = int(timestamp.timestamp())
+    elif isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        seconds = timestamp
+    else:
+        raise ValidationError(
+            f"{field} must be an int of Unix seconds or a datetime, "
+            f"not {type(timestamp).__name__}",
+            field=field,
+        )
+    if not 0 <= seconds <= _MAX_SECONDS:
+        raise ValidationError(
+            f"{field} must be between 0 and 2**63 - 1 seconds, not {seconds}",
+            field=field,
+        )
+    return seconds
 
 
 def _tolerance_seconds(tolerance: timedelta | int) -> int:
-    seconds = (
-        int(tolerance.total_seconds())
-        if isinstance(tolerance, timedelta)
-        else _seconds(tolerance, "tolerance")
-    )
+    if isinstance(tolerance, timedelta):
+        seconds = tolerance.total_seconds()
+    elif isinstance(tolerance, int) and not isinstance(tolerance, bool):
+        seconds = tolerance
+    else:
+        raise ValidationError(
+            "tolerance must be a timedelta or an int of seconds, "
+            f"not {type(tolerance).__name__}",
+            field="tolerance",
+        )
     if seconds < 0:
         raise ValidationError("tolerance cannot be negative", field="tolerance")
-    return seconds
+    if seconds > _MAX_SECONDS:
+        raise ValidationError("tolerance must be below 2**63 seconds", field="tolerance")
+    return int(seconds)
 
 
 def _body(body: Body) -> bytes | str:
@@ -122,20 +140,9 @@ class _Scheme:
 
         Raises a subclass of ``WebhookVerificationError`` that says what failed.
         """
-        raw = _body(body)
-        self._verifier.verify(
-            header_value(headers, ID_HEADER),
-            header_value(headers, TIMESTAMP_HEADER),
-            header_value(headers, SIGNATURE_HEADER),
-            raw,
-            None if now is None else _seconds(now, "now"),
+        return self._verifier.verify_request(
+            body, headers, None if now is None else _seconds(now, "now")
         )
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise MalformedPayloadError(
-                f"the signature matched, but the body is not JSON: {exc}"
-            ) from exc
 
 
 class Webhook(_Scheme):
@@ -163,7 +170,7 @@ class Webhook(_Scheme):
     ) -> None:
         keys = [secret, *previous_secrets]
         for key in keys:
-            _check_key_type(key, accept_bytes=True)
+            _check_key_type(key, field="secret")
             if isinstance(key, str) and not key.startswith("whsec_"):
                 raise InvalidKeyError(
                     _wrong_prefix("whsec_", key, "AsymmetricWebhook"), field="secret"
@@ -199,7 +206,7 @@ class AsymmetricWebhook(_Scheme):
     ) -> None:
         keys = [key, *previous_keys]
         for k in keys:
-            _check_key_type(k, accept_bytes=False)
+            _check_key_type(k, field="key")
             if not k.startswith(("whsk_", "whpk_")):
                 raise InvalidKeyError(
                     _wrong_prefix("whsk_ or whpk_", k, "Webhook"), field="key"
@@ -226,12 +233,13 @@ class AsymmetricWebhook(_Scheme):
         )
 
 
-def _check_key_type(key: object, *, accept_bytes: bool) -> None:
-    allowed = (str, bytes) if accept_bytes else (str,)
+def _check_key_type(key: object, *, field: str) -> None:
+    """Shared secrets may be raw bytes; Ed25519 keys are always text."""
+    allowed = (str, bytes) if field == "secret" else (str,)
     if not isinstance(key, allowed):
-        kinds = "str or bytes" if accept_bytes else "str"
+        kinds = " or ".join(t.__name__ for t in allowed)
         raise ValidationError(
-            f"a key must be {kinds}, not {type(key).__name__}", field="secret"
+            f"a {field} must be {kinds}, not {type(key).__name__}", field=field
         )
 
 

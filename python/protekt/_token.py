@@ -35,6 +35,10 @@ class ApiToken:
         header: str = DEFAULT_HEADER,
         scheme: str | None = None,
     ) -> None:
+        if not isinstance(header, str):
+            raise ValidationError(
+                f"header must be a str, not {type(header).__name__}", field="header"
+            )
         if token is None:
             token = _core.generate_token()
         if not isinstance(token, str) or not token:
@@ -92,4 +96,4 @@ class ApiToken:
         return hash((self._native.header, self._native.value))
 
     def __repr__(self) -> str:
-        return f"ApiToken(header={self._header!r}, token='{self._token[:8]}…')"
+        return f"ApiToken(header={self._header!r}, token='…')"

@@ -78,8 +78,9 @@ class verifier {
   verifier& operator=(verifier&&) noexcept;
 
   // Returns normally when some signature in the header matches under some key.
-  // now_unix is the receiver's clock in seconds since the epoch.
-  // THROWS, in this order of checks: missing_header_error, malformed_header_error,
+  // now_unix is the receiver's clock in seconds since the epoch; REQUIRES: >= 0.
+  // THROWS validation_error for a negative clock, then, in this order of checks:
+  // missing_header_error, malformed_header_error,
   // timestamp_error, signature_mismatch_error; crypto_error on an OpenSSL failure.
   void verify(const webhook_headers& headers, std::string_view body,
               std::int64_t now_unix) const;

@@ -73,7 +73,8 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
+std::optional<std::size_t> base64_decode_into(std::string_view text, char* out,
+                                              std::size_t capacity) {
   // Strip at most two '=' and check they complete a 4-character group.
   std::size_t padding = 0;
   while (padding < 2 && !text.empty() && text.back() == '=') {
@@ -82,9 +83,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
   }
   if (text.size() % 4 == 1) return std::nullopt;
   if (padding > 0 && (text.size() + padding) % 4 != 0) return std::nullopt;
+  if (text.size() * 3 / 4 > capacity) return std::nullopt;
 
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
+  std::size_t size = 0;
   std::uint32_t acc = 0;
   int bits = 0;
   for (const char c : text) {
@@ -94,12 +95,20 @@ std::optional<std::string> base64_decode(std::string_view text) {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push_back(static_cast<char>(acc >> bits & 0xff));
+      out[size++] = static_cast<char>(acc >> bits & 0xff);
     }
   }
 
   // Leftover bits must be zero, so that each byte string has one encoding.
   if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return size;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out(text.size() * 3 / 4, '\0');
+  const auto size = base64_decode_into(text, out.data(), out.size());
+  if (!size) return std::nullopt;
+  out.resize(*size);
   return out;
 }
 

@@ -18,4 +18,8 @@ std::string base64url_encode(std::string_view bytes);
 // nullopt on any other character, a bad length or bad padding.
 std::optional<std::string> base64_decode(std::string_view text);
 
+// As base64_decode, into a caller's buffer; nullopt also when it is too small.
+std::optional<std::size_t> base64_decode_into(std::string_view text, char* out,
+                                              std::size_t capacity);
+
 }  // namespace protekt::detail

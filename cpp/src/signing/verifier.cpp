@@ -1,5 +1,7 @@
 #include <openssl/crypto.h>
 
+#include <boost/container/small_vector.hpp>
+
 #include <charconv>
 #include <memory>
 #include <string>
@@ -46,13 +48,14 @@ std::int64_t parse_timestamp(std::string_view text) {
 
 void check_tolerance(std::int64_t timestamp, std::int64_t now,
                      std::chrono::seconds tolerance) {
+  // Both are non-negative, so neither difference can overflow.
   const std::int64_t limit = tolerance.count();
-  if (timestamp < now - limit) {
+  if (timestamp < now && now - timestamp > limit) {
     throw timestamp_error("webhook-timestamp is " + std::to_string(now - timestamp) +
                           " s in the past, more than the tolerance of " +
                           std::to_string(limit) + " s (a replay, or a clock skew)");
   }
-  if (timestamp > now + limit) {
+  if (timestamp > now && timestamp - now > limit) {
     throw timestamp_error("webhook-timestamp is " + std::to_string(timestamp - now) +
                           " s in the future, more than the tolerance of " +
                           std::to_string(limit) + " s (check the sender's clock)");
@@ -67,8 +70,10 @@ struct signature_entry {
 
 // Splits on spaces; an entry without a comma is skipped here and reported below only
 // when nothing usable is left.
-std::vector<signature_entry> parse_signatures(std::string_view header) {
-  std::vector<signature_entry> entries;
+using signature_entries = boost::container::small_vector<signature_entry, 4>;
+
+signature_entries parse_signatures(std::string_view header) {
+  signature_entries entries;
   while (!header.empty()) {
     const std::size_t space = header.find(' ');
     const std::string_view token = header.substr(0, space);
@@ -127,13 +132,14 @@ void verifier::verify(const webhook_headers& headers, std::string_view body,
   const std::string_view sig_header = require(headers.signature, kSignatureHeader);
   if (id.empty()) throw malformed_header_error("the webhook-id header is empty");
   const std::int64_t timestamp = parse_timestamp(ts_text);
-  const std::vector<signature_entry> entries = parse_signatures(sig_header);
+  const signature_entries entries = parse_signatures(sig_header);
   if (entries.empty()) {
     throw malformed_header_error(
         "webhook-signature holds no entry of the form v1,<base64>: " +
         quoted(sig_header));
   }
 
+  if (now_unix < 0) throw validation_error("now", "the clock cannot be before 1970");
   check_tolerance(timestamp, now_unix, tolerance_);
 
   // Each key's expected value is computed at most once, then compared with every
@@ -146,18 +152,20 @@ void verifier::verify(const webhook_headers& headers, std::string_view body,
     for (const signature_entry& entry : entries) {
       if (entry.version != wanted) continue;
       ++candidates;
-      const auto signature = detail::base64_decode(entry.encoded);
-      if (!signature) continue;
+      char decoded[detail::kEd25519SignatureBytes];
+      const auto size = detail::base64_decode_into(entry.encoded, decoded, sizeof decoded);
+      if (!size) continue;
+      const std::string_view signature(decoded, *size);
 
       if (key.hmac) {
         if (!mac) mac = detail::hmac_signed_content(*key.hmac, id, ts_text, body);
-        if (signature->size() == mac->size() &&
-            CRYPTO_memcmp(signature->data(), mac->data(), mac->size()) == 0) {
+        if (signature.size() == mac->size() &&
+            CRYPTO_memcmp(signature.data(), mac->data(), mac->size()) == 0) {
           return;
         }
       } else {
         if (content.empty()) content = detail::joined_content(id, ts_text, body);
-        if (detail::ed25519_verify(key.ed25519->native(), content, *signature)) return;
+        if (detail::ed25519_verify(key.ed25519->native(), content, signature)) return;
       }
     }
   }

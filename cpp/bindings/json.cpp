@@ -1,0 +1,341 @@
+// A JSON parser that builds Python objects directly, for the receiver's verify(): it
+// returns what json.loads would, about twice as fast on webhook-sized bodies.
+//
+// It handles the common case (UTF-8 text, standard JSON) and gives up on anything else
+// (NaN and Infinity, invalid text, nesting deeper than kMaxDepth, any syntax error) by
+// calling json.loads, which then returns the same value or raises the error users know.
+#include <array>
+#include <cstring>
+#include <string>
+
+#include "bindings.hpp"
+
+namespace protekt::python {
+namespace {
+
+constexpr int kMaxDepth = 256;
+
+// Keys repeat from one webhook to the next; recent ones are kept as Python strings,
+// found by a hash of their bytes. Touched only with the GIL held.
+constexpr std::size_t kKeyCacheSize = 512;
+constexpr std::size_t kMaxCachedKey = 32;
+
+struct cached_key {
+  std::string text;
+  PyObject* value = nullptr;  // strong reference, kept until the process exits
+};
+
+std::array<cached_key, kKeyCacheSize>& key_cache() {
+  static auto* cache = new std::array<cached_key, kKeyCacheSize>();
+  return *cache;
+}
+
+// Signals "let json.loads decide"; never leaves this file.
+struct give_up {};
+
+class parser {
+ public:
+  explicit parser(std::string_view text)
+      : pos_(text.data()), end_(text.data() + text.size()) {}
+
+  py::object parse_document() {
+    skip_space();
+    py::object value = parse_value(0);
+    skip_space();
+    if (pos_ != end_) throw give_up{};
+    return value;
+  }
+
+ private:
+  void skip_space() {
+    while (pos_ != end_ && (*pos_ == ' ' || *pos_ == '\n' || *pos_ == '\r' ||
+                            *pos_ == '\t')) {
+      ++pos_;
+    }
+  }
+
+  char peek() const {
+    if (pos_ == end_) throw give_up{};
+    return *pos_;
+  }
+
+  void expect_literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - pos_) < word.size() ||
+        std::memcmp(pos_, word.data(), word.size()) != 0) {
+      throw give_up{};
+    }
+    pos_ += word.size();
+  }
+
+  py::object parse_value(int depth) {
+    switch (peek()) {
+      case '{':
+        return parse_object(depth + 1);
+      case '[':
+        return parse_array(depth + 1);
+      case '"':
+        return parse_string(false);
+      case 't':
+        expect_literal("true");
+        return py::bool_(true);
+      case 'f':
+        expect_literal("false");
+        return py::bool_(false);
+      case 'n':
+        expect_literal("null");
+        return py::none();
+      default:
+        return parse_number();
+    }
+  }
+
+  py::object parse_object(int depth) {
+    if (depth > kMaxDepth) throw give_up{};
+    ++pos_;
+    py::dict result;
+    skip_space();
+    if (peek() == '}') {
+      ++pos_;
+      return std::move(result);
+    }
+    while (true) {
+      skip_space();
+      if (peek() != '"') throw give_up{};
+      const py::object key = parse_string(true);
+      skip_space();
+      if (peek() != ':') throw give_up{};
+      ++pos_;
+      skip_space();
+      const py::object value = parse_value(depth);
+      if (PyDict_SetItem(result.ptr(), key.ptr(), value.ptr()) != 0) {
+        throw py::error_already_set();
+      }
+      skip_space();
+      const char next = peek();
+      ++pos_;
+      if (next == '}') return std::move(result);
+      if (next != ',') throw give_up{};
+    }
+  }
+
+  py::object parse_array(int depth) {
+    if (depth > kMaxDepth) throw give_up{};
+    ++pos_;
+    py::list result;
+    skip_space();
+    if (peek() == ']') {
+      ++pos_;
+      return std::move(result);
+    }
+    while (true) {
+      skip_space();
+      const py::object value = parse_value(depth);
+      if (PyList_Append(result.ptr(), value.ptr()) != 0) throw py::error_already_set();
+      skip_space();
+      const char next = peek();
+      ++pos_;
+      if (next == ']') return std::move(result);
+      if (next != ',') throw give_up{};
+    }
+  }
+
+  py::object parse_string(bool is_key) {
+    ++pos_;
+    const char* start = pos_;
+    bool ascii = true;
+
+    // Fast path: no escapes. Raw control characters are invalid JSON.
+    while (pos_ != end_ && *pos_ != '"' && *pos_ != '\\') {
+      const auto c = static_cast<unsigned char>(*pos_);
+      if (c < 0x20) throw give_up{};
+      ascii = ascii && c < 0x80;
+      ++pos_;
+    }
+    if (pos_ == end_) throw give_up{};
+    if (*pos_ == '"') {
+      const std::string_view text(start, static_cast<std::size_t>(pos_ - start));
+      ++pos_;
+      if (is_key && ascii && text.size() <= kMaxCachedKey) return cached(text);
+      return make_str(text, ascii);
+    }
+
+    pos_ = start;
+    return parse_escaped_string();
+  }
+
+  static py::object make_str(std::string_view text, bool ascii) {
+    PyObject* value = nullptr;
+    if (ascii) {
+      value = PyUnicode_New(static_cast<Py_ssize_t>(text.size()), 127);
+      if (value != nullptr) std::memcpy(PyUnicode_DATA(value), text.data(), text.size());
+    } else {
+      value = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()),
+                                   "strict");
+      if (value == nullptr) {
+        PyErr_Clear();
+        throw give_up{};
+      }
+    }
+    if (value == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  }
+
+  static py::object cached(std::string_view text) {
+    const std::size_t slot = std::hash<std::string_view>{}(text) % kKeyCacheSize;
+    cached_key& entry = key_cache()[slot];
+    if (entry.value == nullptr || entry.text != text) {
+      PyObject* value = make_str(text, true).release().ptr();
+      PyUnicode_InternInPlace(&value);
+      Py_XDECREF(entry.value);
+      entry.value = value;
+      entry.text.assign(text);
+    }
+    return py::reinterpret_borrow<py::object>(entry.value);
+  }
+
+  // Strings with escapes: decoded to UTF-8 first. \uXXXX escapes that are lone
+  // surrogates (which json.loads keeps) are left to json.loads.
+  py::object parse_escaped_string() {
+    std::string out;
+    while (true) {
+      if (pos_ == end_) throw give_up{};
+      const char c = *pos_++;
+      if (c == '"') break;
+      if (static_cast<unsigned char>(c) < 0x20) throw give_up{};
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ == end_) throw give_up{};
+      const char e = *pos_++;
+      switch (e) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': append_code_point(out, read_unicode_escape()); break;
+        default: throw give_up{};
+      }
+    }
+    return make_str(out, false);
+  }
+
+  unsigned read_hex4() {
+    if (end_ - pos_ < 4) throw give_up{};
+    unsigned value = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = *pos_++;
+      value <<= 4;
+      if (h >= '0' && h <= '9') value |= static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f') value |= static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') value |= static_cast<unsigned>(h - 'A' + 10);
+      else throw give_up{};
+    }
+    return value;
+  }
+
+  unsigned read_unicode_escape() {
+    const unsigned first = read_hex4();
+    if (first < 0xd800 || first > 0xdfff) return first;
+    if (first > 0xdbff) throw give_up{};  // a lone low surrogate
+
+    // A high surrogate must be followed by an escaped low one.
+    if (end_ - pos_ < 6 || pos_[0] != '\\' || pos_[1] != 'u') throw give_up{};
+    pos_ += 2;
+    const unsigned second = read_hex4();
+    if (second < 0xdc00 || second > 0xdfff) throw give_up{};
+    return 0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00);
+  }
+
+  static void append_code_point(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xc0 | cp >> 6));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xe0 | cp >> 12));
+      out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else {
+      out.push_back(static_cast<char>(0xf0 | cp >> 18));
+      out.push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3f)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    }
+  }
+
+  // JSON number grammar; integers become int, anything with a fraction or exponent a
+  // correctly rounded float, as json.loads does.
+  py::object parse_number() {
+    const char* start = pos_;
+    if (pos_ != end_ && *pos_ == '-') ++pos_;
+    if (pos_ == end_) throw give_up{};
+    if (*pos_ == '0') {
+      ++pos_;
+    } else if (*pos_ >= '1' && *pos_ <= '9') {
+      skip_digits();
+    } else {
+      throw give_up{};
+    }
+    bool is_float = false;
+    if (pos_ != end_ && *pos_ == '.') {
+      ++pos_;
+      if (!skip_digits()) throw give_up{};
+      is_float = true;
+    }
+    if (pos_ != end_ && (*pos_ == 'e' || *pos_ == 'E')) {
+      ++pos_;
+      if (pos_ != end_ && (*pos_ == '+' || *pos_ == '-')) ++pos_;
+      if (!skip_digits()) throw give_up{};
+      is_float = true;
+    }
+    const std::string text(start, pos_);
+    PyObject* value = nullptr;
+    if (is_float) {
+      const double d = PyOS_string_to_double(text.c_str(), nullptr, nullptr);
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      value = PyFloat_FromDouble(d);
+    } else if (text.size() < 19) {
+      value = PyLong_FromLongLong(std::stoll(text));
+    } else {
+      value = PyLong_FromString(text.c_str(), nullptr, 10);
+    }
+    if (value == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  }
+
+  bool skip_digits() {
+    const char* start = pos_;
+    while (pos_ != end_ && *pos_ >= '0' && *pos_ <= '9') ++pos_;
+    return pos_ != start;
+  }
+
+  const char* pos_;
+  const char* end_;
+};
+
+}  // namespace
+
+py::object loads(py::handle body) {
+  try {
+    return parser(bytes_view(body, "body")).parse_document();
+  } catch (const give_up&) {
+  } catch (const py::error_already_set&) {
+    // A str that is not valid UTF-8 (lone surrogates) may still be valid JSON.
+    if (!PyUnicode_Check(body.ptr())) throw;
+  }
+  static auto* json_loads = new py::object(py::module_::import("json").attr("loads"));
+  return (*json_loads)(body);
+}
+
+void register_json(py::module_& m) {
+  m.def("loads", &loads, py::arg("body"),
+        "json.loads for bytes or str, faster on typical webhook bodies");
+}
+
+}  // namespace protekt::python

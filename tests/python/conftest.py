@@ -1,0 +1,169 @@
+"""Shared fixtures: keys, signers, a fixed clock, and received-header mappings.
+
+Tests take ready signers, a signed delivery and header mappings from here, so a test
+body holds only the behaviour it checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+import protekt
+
+HeaderMaker = Callable[..., dict[str, str]]
+MappingMaker = Callable[[dict[str, str]], Mapping[str, str]]
+
+
+class CaseInsensitiveHeaders(Mapping[str, str]):
+    """A read-only mapping that ignores name case, as Django's request.headers does."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._items = {name.lower(): (name, value) for name, value in headers.items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# ---- keys and signers ----------------------------------------------------------------
+
+
+@pytest.fixture
+def secret() -> str:
+    """A fresh whsec_ shared secret."""
+    return protekt.Webhook.generate_secret()
+
+
+@pytest.fixture
+def webhook(secret: str) -> protekt.Webhook:
+    """Signs and verifies with `secret`, default tolerance."""
+    return protekt.Webhook(secret)
+
+
+@pytest.fixture
+def private_key() -> str:
+    """A fresh whsk_ Ed25519 private key."""
+    return protekt.AsymmetricWebhook.generate_key()
+
+
+@pytest.fixture
+def asymmetric_webhook(private_key: str) -> protekt.AsymmetricWebhook:
+    """Signs and verifies with `private_key`, default tolerance."""
+    return protekt.AsymmetricWebhook(private_key)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(protekt.Webhook.generate_secret, id="hmac-whsec"),
+        pytest.param(protekt.AsymmetricWebhook.generate_key, id="ed25519-whsk"),
+    ]
+)
+def scheme(
+    request: pytest.FixtureRequest,
+) -> protekt.Webhook | protekt.AsymmetricWebhook:
+    """Each signature scheme in turn, built from a freshly generated key."""
+    key = request.param()
+    if key.startswith("whsec_"):
+        return protekt.Webhook(key)
+    return protekt.AsymmetricWebhook(key)
+
+
+# ---- one message ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def now() -> int:
+    """The receiver's clock, fixed, in Unix seconds."""
+    return 1_700_000_000
+
+
+@pytest.fixture
+def msg_id() -> str:
+    return "msg_2bJf6XkQ0yTz9wVh3LmN8pRs"
+
+
+@pytest.fixture
+def payload() -> dict[str, Any]:
+    return {"type": "user.login.succeeded", "data": {"user": "u_42", "mfa": True}}
+
+
+@pytest.fixture
+def body(payload: dict[str, Any]) -> bytes:
+    """`payload` as the raw bytes a sender puts on the wire."""
+    return json.dumps(payload).encode()
+
+
+@pytest.fixture
+def make_headers() -> HeaderMaker:
+    """Builds the three Standard Webhooks headers, names in lower case."""
+
+    def make(msg_id: str, timestamp: int | str, signature: str) -> dict[str, str]:
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature,
+        }
+
+    return make
+
+
+@pytest.fixture
+def delivery(
+    webhook: protekt.Webhook,
+    make_headers: HeaderMaker,
+    msg_id: str,
+    body: bytes,
+    now: int,
+) -> dict[str, str]:
+    """The headers `webhook` sends with `body`, signed at `now`."""
+    return make_headers(msg_id, now, webhook.sign(msg_id, now, body))
+
+
+# ---- the shapes received headers come in ---------------------------------------------
+
+
+def _title_case(headers: dict[str, str]) -> dict[str, str]:
+    return {name.title(): value for name, value in headers.items()}
+
+
+def _upper_case(headers: dict[str, str]) -> dict[str, str]:
+    return {name.upper(): value for name, value in headers.items()}
+
+
+def _case_insensitive(headers: dict[str, str]) -> Mapping[str, str]:
+    return CaseInsensitiveHeaders(_title_case(headers))
+
+
+def _werkzeug(headers: dict[str, str]) -> Mapping[str, str]:
+    from werkzeug.datastructures import Headers
+
+    return Headers(list(_title_case(headers).items()))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(dict, id="dict-lower-case"),
+        pytest.param(_title_case, id="dict-title-case"),
+        pytest.param(_upper_case, id="dict-upper-case"),
+        pytest.param(_case_insensitive, id="case-insensitive-mapping"),
+        pytest.param(_werkzeug, id="werkzeug-headers"),
+    ]
+)
+def header_mapping(request: pytest.FixtureRequest) -> MappingMaker:
+    """Turns lower-case header names into one of the mappings web frameworks hand out.
+
+    Title case is what "Webhook-Signature" looks like on the wire; werkzeug's Headers
+    is what Flask hands out, and is skipped when werkzeug is not installed.
+    """
+    if request.param is _werkzeug:
+        pytest.importorskip("werkzeug")
+    return request.param
