@@ -126,6 +126,8 @@ void verifier::verify(const webhook_headers& headers, std::string_view body) con
 
 void verifier::verify(const webhook_headers& headers, std::string_view body,
                       std::int64_t now_unix) const {
+  if (now_unix < 0) throw validation_error("now", "the clock cannot be before 1970");
+
   // Presence and form of the three headers.
   const std::string_view id = require(headers.id, kIdHeader);
   const std::string_view ts_text = require(headers.timestamp, kTimestampHeader);
@@ -139,7 +141,6 @@ void verifier::verify(const webhook_headers& headers, std::string_view body,
         quoted(sig_header));
   }
 
-  if (now_unix < 0) throw validation_error("now", "the clock cannot be before 1970");
   check_tolerance(timestamp, now_unix, tolerance_);
 
   // Each key's expected value is computed at most once, then compared with every
