@@ -48,8 +48,8 @@ class parser {
 
  private:
   void skip_space() {
-    while (pos_ != end_ && (*pos_ == ' ' || *pos_ == '\n' || *pos_ == '\r' ||
-                            *pos_ == '\t')) {
+    while (pos_ != end_ &&
+           (*pos_ == ' ' || *pos_ == '\n' || *pos_ == '\r' || *pos_ == '\t')) {
       ++pos_;
     }
   }
@@ -69,23 +69,13 @@ class parser {
 
   py::object parse_value(int depth) {
     switch (peek()) {
-      case '{':
-        return parse_object(depth + 1);
-      case '[':
-        return parse_array(depth + 1);
-      case '"':
-        return parse_string(false);
-      case 't':
-        expect_literal("true");
-        return py::bool_(true);
-      case 'f':
-        expect_literal("false");
-        return py::bool_(false);
-      case 'n':
-        expect_literal("null");
-        return py::none();
-      default:
-        return parse_number();
+      case '{': return parse_object(depth + 1);
+      case '[': return parse_array(depth + 1);
+      case '"': return parse_string(false);
+      case 't': expect_literal("true"); return py::bool_(true);
+      case 'f': expect_literal("false"); return py::bool_(false);
+      case 'n': expect_literal("null"); return py::none();
+      default: return parse_number();
     }
   }
 
@@ -167,7 +157,9 @@ class parser {
     PyObject* value = nullptr;
     if (ascii) {
       value = PyUnicode_New(static_cast<Py_ssize_t>(text.size()), 127);
-      if (value != nullptr) std::memcpy(PyUnicode_DATA(value), text.data(), text.size());
+      if (value != nullptr) {
+        std::memcpy(PyUnicode_DATA(value), text.data(), text.size());
+      }
     } else {
       value = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()),
                                    "strict");
@@ -224,16 +216,20 @@ class parser {
     return make_str(out, false);
   }
 
+  static int hex_digit(char h) {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  }
+
   unsigned read_hex4() {
     if (end_ - pos_ < 4) throw give_up{};
     unsigned value = 0;
     for (int i = 0; i < 4; ++i) {
-      const char h = *pos_++;
-      value <<= 4;
-      if (h >= '0' && h <= '9') value |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f') value |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') value |= static_cast<unsigned>(h - 'A' + 10);
-      else throw give_up{};
+      const int digit = hex_digit(*pos_++);
+      if (digit < 0) throw give_up{};
+      value = value << 4 | static_cast<unsigned>(digit);
     }
     return value;
   }

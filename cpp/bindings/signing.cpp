@@ -102,8 +102,9 @@ std::string_view bytes_view(py::handle value, const char* field) {
     if (utf8 == nullptr) throw py::error_already_set();
     return {utf8, static_cast<std::size_t>(size)};
   }
-  throw validation_error(field, std::string(field) + " must be bytes or str, not " +
-                                   std::string(py::str(value.get_type().attr("__name__"))));
+  throw validation_error(field,
+                         std::string(field) + " must be bytes or str, not " +
+                             std::string(py::str(value.get_type().attr("__name__"))));
 }
 
 void register_signing(py::module_& m) {
@@ -138,8 +139,8 @@ void register_signing(py::module_& m) {
                              std::chrono::seconds(tolerance));
            }),
            py::arg("keys"), py::arg("tolerance"))
-      .def_property_readonly("tolerance",
-                             [](const verifier& self) { return self.tolerance().count(); })
+      .def_property_readonly(
+          "tolerance", [](const verifier& self) { return self.tolerance().count(); })
       .def(
           "verify",
           [](const verifier& self, const py::object& msg_id,
@@ -161,7 +162,8 @@ void register_signing(py::module_& m) {
              std::optional<std::int64_t> now) {
             py::object owned_body = py::reinterpret_borrow<py::object>(body);
             if (PyByteArray_Check(body.ptr()) || PyMemoryView_Check(body.ptr())) {
-              owned_body = py::reinterpret_steal<py::object>(PyBytes_FromObject(body.ptr()));
+              owned_body =
+                  py::reinterpret_steal<py::object>(PyBytes_FromObject(body.ptr()));
               if (!owned_body) throw py::error_already_set();
             }
             const py::object id = find_header(headers, kIdHeader);

@@ -9,6 +9,7 @@ that speaks it can check what protekt sends::
     header = wh.sign("msg_1", 1_700_000_000, b'{"type": "user.login.succeeded"}')
 """
 
+from protekt._core import __version__
 from protekt._exceptions import (
     CryptoError,
     InvalidKeyError,
@@ -22,7 +23,6 @@ from protekt._exceptions import (
     ValidationError,
     WebhookVerificationError,
 )
-from protekt._core import __version__
 from protekt._signing import AsymmetricWebhook, Webhook
 from protekt._token import ApiToken
 

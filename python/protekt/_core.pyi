@@ -1,4 +1,4 @@
-# Stubs of the private extension module; tests/python/test_package.py keeps them in step.
+# Stubs of the private extension module; tests/python/test_package.py checks them.
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any

@@ -73,7 +73,9 @@ def _tolerance_seconds(tolerance: timedelta | int) -> int:
     if seconds < 0:
         raise ValidationError("tolerance cannot be negative", field="tolerance")
     if seconds > _MAX_SECONDS:
-        raise ValidationError("tolerance must be below 2**63 seconds", field="tolerance")
+        raise ValidationError(
+            "tolerance must be below 2**63 seconds", field="tolerance"
+        )
     return int(seconds)
 
 

@@ -32,8 +32,8 @@ constexpr std::string_view kRfc8032Public2 =
 std::string from_hex(std::string_view hex) {
   std::string bytes;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr,
-                                                16)));
+    bytes.push_back(
+        static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   }
   return bytes;
 }
@@ -87,9 +87,8 @@ TEST(HmacKey, AcceptsTheShortestAndLongestSecrets) {
 }
 
 TEST(HmacKey, RefusesAPrivateKeyGivenAsASecret) {
-  const auto e = thrown_by<invalid_key_error>([] {
-    hmac_key::parse(prefixed_text(kPrivateKeyPrefix, kEd25519KeyBytes));
-  });
+  const auto e = thrown_by<invalid_key_error>(
+      [] { hmac_key::parse(prefixed_text(kPrivateKeyPrefix, kEd25519KeyBytes)); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->field(), "secret");
   EXPECT_TRUE(message_mentions(*e, "whsec_"));
@@ -111,11 +110,10 @@ TEST(HmacKey, RefusesAnUpperCasePrefix) {
 }
 
 TEST(HmacKey, RefusesASecretThatIsNotBase64) {
-  for (const std::string_view text :
-       {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa!w",
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
-        "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw",
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa-w"}) {
+  for (const std::string_view text : {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa!w",
+                                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
+                                      "whsec_MfKQ9r8G KYqrTwjUPD8ILPZIo2LaLaSw",
+                                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa-w"}) {
     SCOPED_TRACE(text);
     const auto e = thrown_by<invalid_key_error>([&] { hmac_key::parse(text); });
     ASSERT_TRUE(e);
@@ -166,9 +164,8 @@ TEST(HmacKey, InvalidKeyErrorIsAValidationErrorAndAProtektError) {
 // ---- Ed25519 keys -------------------------------------------------------------------
 
 TEST(Ed25519Key, DerivesTheRfc8032PublicKeysFromTheirSeeds) {
-  for (const auto& [seed, expected] :
-       {std::pair{kRfc8032Seed1, kRfc8032Public1}, std::pair{kRfc8032Seed2,
-                                                             kRfc8032Public2}}) {
+  for (const auto& [seed, expected] : {std::pair{kRfc8032Seed1, kRfc8032Public1},
+                                       std::pair{kRfc8032Seed2, kRfc8032Public2}}) {
     SCOPED_TRACE(seed);
     const std::string seed_text =
         std::string(kPrivateKeyPrefix) + detail::base64_encode(from_hex(seed));
@@ -258,7 +255,9 @@ TEST(RandomBytes, ReturnsAsManyBytesAsAskedFor) {
   EXPECT_EQ(random_bytes(1000).size(), 1000u);
 }
 
-TEST(RandomBytes, TwoDrawsDiffer) { EXPECT_NE(random_bytes(32), random_bytes(32)); }
+TEST(RandomBytes, TwoDrawsDiffer) {
+  EXPECT_NE(random_bytes(32), random_bytes(32));
+}
 
 }  // namespace
 }  // namespace protekt

@@ -99,8 +99,8 @@ TEST_P(SpecVector, SignIntoAppendsTheSpecSignature) {
 }
 
 TEST_P(SpecVector, VerifierAcceptsTheSpecHeaders) {
-  EXPECT_NO_THROW(verifier_of(secret_).verify(headers(v_.signature), v_.body,
-                                              v_.timestamp));
+  EXPECT_NO_THROW(
+      verifier_of(secret_).verify(headers(v_.signature), v_.body, v_.timestamp));
 }
 
 TEST_P(SpecVector, VerifierRefusesTheSpecSignatureForAnotherBody) {
@@ -116,15 +116,15 @@ TEST_P(SpecVector, VerifierRefusesTheSpecHeadersLongAfterwards) {
 
 INSTANTIATE_TEST_SUITE_P(
     StandardWebhooks, SpecVector,
-    ::testing::Values(
-        spec_vector{"first", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                    "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-                    R"({"test": 2432232314})",
-                    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
-        spec_vector{"second", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-                    "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553,
-                    R"({"email":"test@example.com","username":"test_user"})",
-                    "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="}),
+    ::testing::Values(spec_vector{"first", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                  "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                                  R"({"test": 2432232314})",
+                                  "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
+                      spec_vector{
+                          "second", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                          "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553,
+                          R"({"email":"test@example.com","username":"test_user"})",
+                          "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // ---- HMAC signing and tampering -----------------------------------------------------
@@ -249,9 +249,9 @@ TEST_F(HmacWebhook, ExtraSpacesBetweenEntriesAreAllowed) {
 TEST_F(HmacWebhook, AValidSignatureIsFoundInAnyPosition) {
   const std::string a = signer_of(hmac_key::generate()).sign(kId, kNow, kBody);
   const std::string b = signer_of(hmac_key::generate()).sign(kId, kNow, kBody);
-  for (const std::string& header : {signature_ + " " + a + " " + b,
-                                    a + " " + signature_ + " " + b,
-                                    a + " " + b + " " + signature_}) {
+  for (const std::string& header :
+       {signature_ + " " + a + " " + b, a + " " + signature_ + " " + b,
+        a + " " + b + " " + signature_}) {
     SCOPED_TRACE(header);
     EXPECT_NO_THROW(verify_signature(header));
   }
@@ -260,8 +260,8 @@ TEST_F(HmacWebhook, AValidSignatureIsFoundInAnyPosition) {
 TEST_F(HmacWebhook, ASignatureThatIsNotBase64IsRefused) {
   std::string broken = signature_;
   broken[5] = '*';
-  for (const std::string& header : {broken, std::string("v1,not base64!"),
-                                    std::string("v1,====")}) {
+  for (const std::string& header :
+       {broken, std::string("v1,not base64!"), std::string("v1,====")}) {
     SCOPED_TRACE(header);
     EXPECT_THROW(verify_signature(header), signature_mismatch_error);
   }
@@ -354,15 +354,17 @@ TEST_F(HmacWebhook, AMissingIdHeaderIsNamed) {
 }
 
 TEST_F(HmacWebhook, AMissingTimestampHeaderIsNamed) {
-  const auto e = thrown_by<missing_header_error>(
-      [&] { verifier_.verify({kId, std::nullopt, signature_}, kBody, kNow); });
+  const auto e = thrown_by<missing_header_error>([&] {
+    verifier_.verify({kId, std::nullopt, signature_}, kBody, kNow);
+  });
   ASSERT_TRUE(e);
   EXPECT_TRUE(message_mentions(*e, "webhook-timestamp"));
 }
 
 TEST_F(HmacWebhook, AMissingSignatureHeaderIsNamed) {
-  const auto e = thrown_by<missing_header_error>(
-      [&] { verifier_.verify({kId, timestamp_, std::nullopt}, kBody, kNow); });
+  const auto e = thrown_by<missing_header_error>([&] {
+    verifier_.verify({kId, timestamp_, std::nullopt}, kBody, kNow);
+  });
   ASSERT_TRUE(e);
   EXPECT_TRUE(message_mentions(*e, "webhook-signature"));
 }
@@ -427,9 +429,8 @@ TEST_F(TimestampTolerance, AMessageOneSecondTooFarAheadIsATimestampError) {
 }
 
 TEST_F(TimestampTolerance, AVeryOldOrVeryDistantMessageIsATimestampError) {
-  for (const std::int64_t timestamp :
-       {std::int64_t{0}, kNow - 86400, kNow + 86400,
-        std::numeric_limits<std::int64_t>::max()}) {
+  for (const std::int64_t timestamp : {std::int64_t{0}, kNow - 86400, kNow + 86400,
+                                       std::numeric_limits<std::int64_t>::max()}) {
     SCOPED_TRACE(timestamp);
     EXPECT_THROW(verify_timestamp_text(std::to_string(timestamp)), timestamp_error);
   }
@@ -477,8 +478,9 @@ TEST_F(TimestampTolerance, ANegativeToleranceIsRefused) {
 
 TEST_F(TimestampTolerance, AClockBeforeTheEpochIsRefused) {
   const std::string signature = signer_.sign(kId, 0, kBody);
-  const auto e = thrown_by<validation_error>(
-      [&] { verifier_of(secret_).verify({kId, "0", signature}, kBody, -1); });
+  const auto e = thrown_by<validation_error>([&] {
+    verifier_of(secret_).verify({kId, "0", signature}, kBody, -1);
+  });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->field(), "now");
 }

@@ -1,7 +1,7 @@
 // The exceptions the Protekt core throws. Every one derives from protekt::error, and
 // the Python bindings map each class to one class of the protekt exception tree (see
-// python/protekt/_exceptions.py), so a message written here is what a Python user reads.
-// Messages say what was wrong and, where it helps, what to do.
+// python/protekt/_exceptions.py), so a message written here is what a Python user
+// reads. Messages say what was wrong and, where it helps, what to do.
 #pragma once
 
 #include <stdexcept>

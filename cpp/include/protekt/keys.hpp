@@ -1,5 +1,5 @@
-// Key material for the two Standard Webhooks signature schemes, in the textual forms the
-// spec gives them (docs/signing.md):
+// Key material for the two Standard Webhooks signature schemes, in the textual forms
+// the spec gives them (docs/signing.md):
 //   whsec_<base64 of 24..64 bytes>   shared secret, HMAC-SHA256, signatures "v1,..."
 //   whsk_<base64 of a 32-byte seed>  Ed25519 private key, signatures "v1a,..."
 //   whpk_<base64 of 32 bytes>        Ed25519 public key, verification only

@@ -1,7 +1,7 @@
 // Standard Webhooks signing and verification (docs/signing.md).
 //
-// The signed content is "{webhook-id}.{webhook-timestamp}.{body}". A shared secret signs
-// it with HMAC-SHA256 ("v1,<base64>"), an Ed25519 key signs it directly
+// The signed content is "{webhook-id}.{webhook-timestamp}.{body}". A shared secret
+// signs it with HMAC-SHA256 ("v1,<base64>"), an Ed25519 key signs it directly
 // ("v1a,<base64>"). A signer with several keys (a secret being rotated) puts one
 // signature per key in the header, space-separated, newest key first.
 #pragma once

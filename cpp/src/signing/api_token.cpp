@@ -42,13 +42,15 @@ std::array<unsigned char, 32> sha256(std::string_view data) {
 
 api_token::api_token(std::string_view header, std::string_view value) {
   if (header.empty() || !std::all_of(header.begin(), header.end(), is_token_char)) {
-    throw validation_error("header", "the API token header name must be a non-empty "
-                                     "HTTP field name (letters, digits, and "
-                                     "!#$%&'*+-.^_`|~)");
+    throw validation_error("header",
+                           "the API token header name must be a non-empty "
+                           "HTTP field name (letters, digits, and "
+                           "!#$%&'*+-.^_`|~)");
   }
   if (value.empty() || !std::all_of(value.begin(), value.end(), is_field_value_char)) {
-    throw validation_error("token", "the API token header value must be non-empty "
-                                    "and hold no control characters");
+    throw validation_error("token",
+                           "the API token header value must be non-empty "
+                           "and hold no control characters");
   }
   header_.resize(header.size());
   std::transform(header.begin(), header.end(), header_.begin(), [](char c) {
@@ -64,7 +66,8 @@ api_token api_token::bearer(std::string_view token) {
 }
 
 std::string api_token::generate_token() {
-  return std::string(kTokenPrefix) + detail::base64url_encode(random_bytes(kTokenBytes));
+  return std::string(kTokenPrefix) +
+         detail::base64url_encode(random_bytes(kTokenBytes));
 }
 
 bool api_token::matches(std::string_view presented) const {

@@ -73,7 +73,8 @@ std::string random_bytes(std::size_t count) {
   return out;
 }
 
-// ---- hmac_key ------------------------------------------------------------------------
+// ---- hmac_key
+// ------------------------------------------------------------------------
 
 hmac_key::hmac_key(std::string raw)
     : bytes_(new std::string(std::move(raw)), wiping_deleter{}) {}
@@ -85,15 +86,18 @@ hmac_key hmac_key::parse(std::string_view text) {
 
 hmac_key hmac_key::from_bytes(std::string_view raw) {
   if (raw.size() < kMinSecretBytes || raw.size() > kMaxSecretBytes) {
-    throw invalid_key_error(
-        "secret", "a shared secret must be " + std::to_string(kMinSecretBytes) + " to " +
-                      std::to_string(kMaxSecretBytes) + " bytes, but this one is " +
-                      std::to_string(raw.size()) + " bytes");
+    throw invalid_key_error("secret", "a shared secret must be " +
+                                          std::to_string(kMinSecretBytes) + " to " +
+                                          std::to_string(kMaxSecretBytes) +
+                                          " bytes, but this one is " +
+                                          std::to_string(raw.size()) + " bytes");
   }
   return hmac_key(std::string(raw));
 }
 
-hmac_key hmac_key::generate() { return hmac_key(random_bytes(kNewSecretBytes)); }
+hmac_key hmac_key::generate() {
+  return hmac_key(random_bytes(kNewSecretBytes));
+}
 
 std::string hmac_key::to_string() const {
   std::string text(kSecretPrefix);
@@ -101,7 +105,8 @@ std::string hmac_key::to_string() const {
   return text;
 }
 
-// ---- ed25519_private_key -------------------------------------------------------------
+// ---- ed25519_private_key
+// -------------------------------------------------------------
 
 ed25519_private_key::ed25519_private_key(std::shared_ptr<EVP_PKEY> pkey)
     : pkey_(std::move(pkey)) {}
@@ -110,9 +115,10 @@ ed25519_private_key ed25519_private_key::parse(std::string_view text) {
   std::string seed =
       decode_prefixed(text, kPrivateKeyPrefix, "an Ed25519 private key", "key");
   if (seed.size() != kEd25519KeyBytes) {
-    throw invalid_key_error("key", "an Ed25519 private key must hold a 32-byte seed, "
-                                   "but this one holds " +
-                                       std::to_string(seed.size()) + " bytes");
+    throw invalid_key_error("key",
+                            "an Ed25519 private key must hold a 32-byte seed, "
+                            "but this one holds " +
+                                std::to_string(seed.size()) + " bytes");
   }
   EVP_PKEY* key = EVP_PKEY_new_raw_private_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()),
@@ -143,7 +149,8 @@ ed25519_public_key ed25519_private_key::public_key() const {
   return ed25519_public_key(wrap(key));
 }
 
-// ---- ed25519_public_key --------------------------------------------------------------
+// ---- ed25519_public_key
+// --------------------------------------------------------------
 
 ed25519_public_key::ed25519_public_key(std::shared_ptr<EVP_PKEY> pkey)
     : pkey_(std::move(pkey)) {}
@@ -152,9 +159,10 @@ ed25519_public_key ed25519_public_key::parse(std::string_view text) {
   const std::string raw =
       decode_prefixed(text, kPublicKeyPrefix, "an Ed25519 public key", "key");
   if (raw.size() != kEd25519KeyBytes) {
-    throw invalid_key_error("key", "an Ed25519 public key must be 32 bytes, but this "
-                                   "one is " +
-                                       std::to_string(raw.size()) + " bytes");
+    throw invalid_key_error("key",
+                            "an Ed25519 public key must be 32 bytes, but this "
+                            "one is " +
+                                std::to_string(raw.size()) + " bytes");
   }
   EVP_PKEY* key = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()),

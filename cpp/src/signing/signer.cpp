@@ -9,7 +9,7 @@
 namespace protekt {
 
 struct signer::prepared_key {
-  std::unique_ptr<detail::hmac_sha256> hmac;  // set for a shared secret
+  std::unique_ptr<detail::hmac_sha256> hmac;   // set for a shared secret
   std::optional<ed25519_private_key> ed25519;  // set for an Ed25519 key
 };
 

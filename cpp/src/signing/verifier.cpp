@@ -77,8 +77,8 @@ signature_entries parse_signatures(std::string_view header) {
   while (!header.empty()) {
     const std::size_t space = header.find(' ');
     const std::string_view token = header.substr(0, space);
-    header = space == std::string_view::npos ? std::string_view{}
-                                             : header.substr(space + 1);
+    header =
+        space == std::string_view::npos ? std::string_view{} : header.substr(space + 1);
     const std::size_t comma = token.find(',');
     if (comma == std::string_view::npos || comma == 0) continue;
     entries.push_back({token.substr(0, comma), token.substr(comma + 1)});
@@ -154,7 +154,8 @@ void verifier::verify(const webhook_headers& headers, std::string_view body,
       if (entry.version != wanted) continue;
       ++candidates;
       char decoded[detail::kEd25519SignatureBytes];
-      const auto size = detail::base64_decode_into(entry.encoded, decoded, sizeof decoded);
+      const auto size =
+          detail::base64_decode_into(entry.encoded, decoded, sizeof decoded);
       if (!size) continue;
       const std::string_view signature(decoded, *size);
 
