@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -47,12 +49,15 @@ constexpr std::string_view kTimestampText = "1700000000";
 // Written after every operation so that no result can be optimised away.
 volatile unsigned char g_sink = 0;
 
-// A JSON object of exactly kBodyBytes bytes: an event envelope padded by one field.
-std::string make_body() {
-  std::string body = R"({"type":"invoice.paid","id":"evt_01HZX3","data":{"note":")";
-  const std::string tail = R"("}})";
-  body.append(kBodyBytes - body.size() - tail.size(), 'x');
-  body.append(tail);
+// The body every case signs: a 1 KiB user.login.succeeded event, shared with
+// bench_signing.py. PROTEKT_BENCH_DATA is set by benchmarks/CMakeLists.txt.
+std::string load_body() {
+  std::ifstream in(PROTEKT_BENCH_DATA "/login_event_1k.json", std::ios::binary);
+  std::string body((std::istreambuf_iterator<char>(in)), {});
+  if (body.size() != kBodyBytes) {
+    std::fprintf(stderr, "bench_signing: the body file is missing or not 1 KiB\n");
+    std::exit(1);
+  }
   return body;
 }
 
@@ -245,7 +250,7 @@ std::vector<bench_case> make_cases(const protekt::signer& ours,
 
 int main() {
   // Set-up and a correctness check before any timing.
-  const std::string body = make_body();
+  const std::string body = load_body();
   const auto key = protekt::hmac_key::parse(kSecret);
   const protekt::signer ours({key});
   const protekt::verifier checker({key});

@@ -5,8 +5,11 @@
 // (NaN and Infinity, invalid text, nesting deeper than kMaxDepth, any syntax error) by
 // calling json.loads, which then returns the same value or raises the error users know.
 #include <array>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 
@@ -79,54 +82,73 @@ class parser {
     }
   }
 
+  // Members are parsed onto stack_ first, so that each dict and list is made at its
+  // final size: growing them one item at a time costs more than the parse.
   py::object parse_object(int depth) {
     if (depth > kMaxDepth) throw give_up{};
     ++pos_;
-    py::dict result;
+    const std::size_t base = stack_.size();
     skip_space();
     if (peek() == '}') {
       ++pos_;
-      return std::move(result);
+      return py::dict();
     }
     while (true) {
       skip_space();
       if (peek() != '"') throw give_up{};
-      const py::object key = parse_string(true);
+      stack_.push_back(parse_string(true));
       skip_space();
       if (peek() != ':') throw give_up{};
       ++pos_;
       skip_space();
-      const py::object value = parse_value(depth);
-      if (PyDict_SetItem(result.ptr(), key.ptr(), value.ptr()) != 0) {
-        throw py::error_already_set();
-      }
+      stack_.push_back(parse_value(depth));
       skip_space();
       const char next = peek();
       ++pos_;
-      if (next == '}') return std::move(result);
+      if (next == '}') break;
       if (next != ',') throw give_up{};
     }
+
+    const auto result = py::reinterpret_steal<py::object>(
+        _PyDict_NewPresized(static_cast<Py_ssize_t>((stack_.size() - base) / 2)));
+    if (!result) throw py::error_already_set();
+    for (std::size_t i = base; i < stack_.size(); i += 2) {
+      if (PyDict_SetItem(result.ptr(), stack_[i].ptr(), stack_[i + 1].ptr()) != 0) {
+        throw py::error_already_set();
+      }
+    }
+    stack_.resize(base);
+    return result;
   }
 
   py::object parse_array(int depth) {
     if (depth > kMaxDepth) throw give_up{};
     ++pos_;
-    py::list result;
+    const std::size_t base = stack_.size();
     skip_space();
     if (peek() == ']') {
       ++pos_;
-      return std::move(result);
+      return py::list();
     }
     while (true) {
       skip_space();
-      const py::object value = parse_value(depth);
-      if (PyList_Append(result.ptr(), value.ptr()) != 0) throw py::error_already_set();
+      stack_.push_back(parse_value(depth));
       skip_space();
       const char next = peek();
       ++pos_;
-      if (next == ']') return std::move(result);
+      if (next == ']') break;
       if (next != ',') throw give_up{};
     }
+
+    const auto count = static_cast<Py_ssize_t>(stack_.size() - base);
+    const auto result = py::reinterpret_steal<py::object>(PyList_New(count));
+    if (!result) throw py::error_already_set();
+    for (Py_ssize_t i = 0; i < count; ++i) {
+      // PyList_SET_ITEM takes over the reference.
+      PyList_SET_ITEM(result.ptr(), i, stack_[base + i].release().ptr());
+    }
+    stack_.resize(base);
+    return result;
   }
 
   py::object parse_string(bool is_key) {
@@ -135,6 +157,7 @@ class parser {
     bool ascii = true;
 
     // Fast path: no escapes. Raw control characters are invalid JSON.
+    skip_plain_ascii();
     while (pos_ != end_ && *pos_ != '"' && *pos_ != '\\') {
       const auto c = static_cast<unsigned char>(*pos_);
       if (c < 0x20) throw give_up{};
@@ -151,6 +174,25 @@ class parser {
 
     pos_ = start;
     return parse_escaped_string();
+  }
+
+  // Skips eight bytes at a time while none of them is a quote, a backslash, a
+  // control character or outside ASCII; the byte loop after it handles the rest.
+  void skip_plain_ascii() {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+    const auto has_zero_byte = [](std::uint64_t v) {
+      return (v - kOnes) & ~v & kHighs;
+    };
+    while (end_ - pos_ >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, pos_, sizeof word);
+      const std::uint64_t special =
+          has_zero_byte(word ^ (kOnes * '"')) | has_zero_byte(word ^ (kOnes * '\\')) |
+          ((word - kOnes * 0x20) & ~word & kHighs) | (word & kHighs);
+      if (special != 0) return;
+      pos_ += 8;
+    }
   }
 
   static py::object make_str(std::string_view text, bool ascii) {
@@ -172,8 +214,15 @@ class parser {
     return py::reinterpret_steal<py::object>(value);
   }
 
+  // FNV-1a: keys are short, and a general-purpose hash costs more than it spreads.
+  static std::size_t key_hash(std::string_view text) {
+    std::uint32_t hash = 2166136261u;
+    for (const char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+    return hash;
+  }
+
   static py::object cached(std::string_view text) {
-    const std::size_t slot = std::hash<std::string_view>{}(text) % kKeyCacheSize;
+    const std::size_t slot = key_hash(text) % kKeyCacheSize;
     cached_key& entry = key_cache()[slot];
     if (entry.value == nullptr || entry.text != text) {
       PyObject* value = make_str(text, true).release().ptr();
@@ -290,17 +339,30 @@ class parser {
       if (!skip_digits()) throw give_up{};
       is_float = true;
     }
-    const std::string text(start, pos_);
-    PyObject* value = nullptr;
-    if (is_float) {
-      const double d = PyOS_string_to_double(text.c_str(), nullptr, nullptr);
+    return is_float ? make_float(start, pos_) : make_int(start, pos_);
+  }
+
+  // Both conversions are exact: from_chars rounds correctly, as float() does.
+  static py::object make_float(const char* first, const char* last) {
+    double d = 0;
+    const auto [end, ec] = std::from_chars(first, last, d);
+    if (ec != std::errc() || end != last) {
+      // Out of double's range: Python's own conversion gives float()'s inf or 0.0.
+      d = PyOS_string_to_double(std::string(first, last).c_str(), nullptr, nullptr);
       if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-      value = PyFloat_FromDouble(d);
-    } else if (text.size() < 19) {
-      value = PyLong_FromLongLong(std::stoll(text));
-    } else {
-      value = PyLong_FromString(text.c_str(), nullptr, 10);
     }
+    PyObject* value = PyFloat_FromDouble(d);
+    if (value == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  }
+
+  static py::object make_int(const char* first, const char* last) {
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(first, last, n);
+    PyObject* value =
+        ec == std::errc() && end == last
+            ? PyLong_FromLongLong(n)
+            : PyLong_FromString(std::string(first, last).c_str(), nullptr, 10);
     if (value == nullptr) throw py::error_already_set();
     return py::reinterpret_steal<py::object>(value);
   }
@@ -313,6 +375,7 @@ class parser {
 
   const char* pos_;
   const char* end_;
+  std::vector<py::object> stack_;  // members of the objects and arrays being parsed
 };
 
 }  // namespace

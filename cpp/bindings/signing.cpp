@@ -60,11 +60,29 @@ bool equals_ignoring_case(std::string_view a, std::string_view lower) {
   return true;
 }
 
+// The three header names as interned Python strings, made once: dict lookups with
+// them skip hashing and usually compare by identity.
+py::str header_key(std::string_view name) {
+  struct interned {
+    std::string_view name;
+    PyObject* key;
+  };
+  static const interned keys[] = {
+      {kIdHeader, PyUnicode_InternFromString("webhook-id")},
+      {kTimestampHeader, PyUnicode_InternFromString("webhook-timestamp")},
+      {kSignatureHeader, PyUnicode_InternFromString("webhook-signature")},
+  };
+  for (const interned& k : keys) {
+    if (k.name == name) return py::reinterpret_borrow<py::str>(k.key);
+  }
+  return py::str(name.data(), name.size());
+}
+
 // A header of any mapping, by lower-case name. Exact dicts are read directly,
 // case-insensitive mappings (Django's, Flask's) through get(), and a mapping with other
 // casing is scanned. Returns a null object when the header is absent.
 py::object find_header(py::handle headers, std::string_view name) {
-  const py::str key(name.data(), name.size());
+  const py::str key = header_key(name);
   if (PyDict_CheckExact(headers.ptr())) {
     if (PyObject* value = PyDict_GetItemWithError(headers.ptr(), key.ptr())) {
       return py::reinterpret_borrow<py::object>(value);

@@ -142,9 +142,9 @@ class _Scheme:
 
         Raises a subclass of ``WebhookVerificationError`` that says what failed.
         """
-        return self._verifier.verify_request(
-            body, headers, None if now is None else _seconds(now, "now")
-        )
+        if now is None:
+            return self._verifier.verify_request(body, headers)
+        return self._verifier.verify_request(body, headers, _seconds(now, "now"))
 
 
 class Webhook(_Scheme):
