@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+#include "protekt/events.hpp"
+
 namespace protekt::python {
 
 namespace py = pybind11;
@@ -13,6 +15,11 @@ namespace py = pybind11;
 void register_errors(py::module_& m);
 void register_signing(py::module_& m);
 void register_json(py::module_& m);
+void register_engine(py::module_& m);
+
+// The keyword arguments of emit() as event data. THROWS validation_error naming the
+// value that is not JSON ("data.user.created").
+event_data to_event_data(py::handle data);
 
 // json.loads for bytes or str, with a faster path for ordinary UTF-8 JSON.
 py::object loads(py::handle body);

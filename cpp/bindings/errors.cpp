@@ -20,6 +20,9 @@ struct error_classes {
   py::object signature_mismatch;
   py::object invalid_token;
   py::object malformed_payload;
+  py::object storage;
+  py::object not_found;
+  py::object closed;
 };
 
 // Set once at import, never freed: translators run until the interpreter exits, and
@@ -54,6 +57,12 @@ void translate(std::exception_ptr thrown) {
     raise(classes->invalid_token, e.what());
   } catch (const verification_error& e) {
     raise(classes->verification, e.what());
+  } catch (const storage_error& e) {
+    raise(classes->storage, e.what());
+  } catch (const not_found_error& e) {
+    raise(classes->not_found, e.what());
+  } catch (const closed_error& e) {
+    raise(classes->closed, e.what());
   } catch (const crypto_error& e) {
     raise(classes->crypto, e.what());
   } catch (const error& e) {
@@ -91,6 +100,9 @@ void register_errors(py::module_& m) {
       exc.attr("NoMatchingSignatureError"),
       exc.attr("InvalidTokenError"),
       exc.attr("MalformedPayloadError"),
+      exc.attr("StorageError"),
+      exc.attr("NotFoundError"),
+      exc.attr("EngineClosedError"),
   };
   py::register_exception_translator(translate);
   m.attr("_exceptions") = exc;

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   protekt::python::register_errors(m);
   protekt::python::register_signing(m);
   protekt::python::register_json(m);
+  protekt::python::register_engine(m);
 }

@@ -9,16 +9,30 @@ that speaks it can check what protekt sends::
     header = wh.sign("msg_1", 1_700_000_000, b'{"type": "user.login.succeeded"}')
 """
 
+from protekt._config import AUTH_EVENTS, ENGINE_EVENTS, Payload, Retry, SharedSecret
 from protekt._core import __version__
+from protekt._engine import (
+    Delivery,
+    DeliveryStatus,
+    EmitHandle,
+    Endpoint,
+    Endpoints,
+    EndpointStatus,
+    Engine,
+    Event,
+)
 from protekt._exceptions import (
     CryptoError,
+    EngineClosedError,
     InvalidKeyError,
     InvalidTokenError,
     MalformedHeaderError,
     MalformedPayloadError,
     MissingHeaderError,
     NoMatchingSignatureError,
+    NotFoundError,
     ProtektError,
+    StorageError,
     TimestampOutOfToleranceError,
     ValidationError,
     WebhookVerificationError,
@@ -27,16 +41,32 @@ from protekt._signing import AsymmetricWebhook, Webhook
 from protekt._token import ApiToken
 
 __all__ = [
+    "AUTH_EVENTS",
     "ApiToken",
     "AsymmetricWebhook",
     "CryptoError",
+    "Delivery",
+    "DeliveryStatus",
+    "ENGINE_EVENTS",
+    "EmitHandle",
+    "Endpoint",
+    "EndpointStatus",
+    "Endpoints",
+    "Engine",
+    "EngineClosedError",
+    "Event",
     "InvalidKeyError",
     "InvalidTokenError",
     "MalformedHeaderError",
     "MalformedPayloadError",
     "MissingHeaderError",
     "NoMatchingSignatureError",
+    "NotFoundError",
+    "Payload",
     "ProtektError",
+    "Retry",
+    "SharedSecret",
+    "StorageError",
     "TimestampOutOfToleranceError",
     "ValidationError",
     "Webhook",

@@ -4,6 +4,9 @@
     ├── ValidationError (also a ValueError): an argument was refused; .field names it
     │   └── InvalidKeyError: a secret, key or token could not be parsed
     ├── CryptoError: OpenSSL failed where it should not
+    ├── StorageError: the data directory could not be read or written
+    ├── NotFoundError (also a LookupError): no endpoint or event with that id
+    ├── EngineClosedError: the engine was closed
     └── WebhookVerificationError: a received webhook was refused
         ├── MissingHeaderError
         ├── MalformedHeaderError
@@ -40,6 +43,21 @@ class InvalidKeyError(ValidationError):
 
 class CryptoError(ProtektError):
     """OpenSSL failed (allocation, missing provider); not caused by the caller."""
+
+
+class StorageError(ProtektError):
+    """The data directory could not be read or written (disk full, permissions).
+
+    Nothing committed before the failure is lost.
+    """
+
+
+class NotFoundError(ProtektError, LookupError):
+    """No endpoint, event or delivery has the given id."""
+
+
+class EngineClosedError(ProtektError):
+    """The engine was closed; open a new one."""
 
 
 class WebhookVerificationError(ProtektError):

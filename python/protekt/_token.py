@@ -25,7 +25,8 @@ class ApiToken:
 
     With no ``token`` a new one is generated (``prt_`` and 32 random bytes). The value
     sent is ``"<scheme> <token>"`` when a scheme is set; the scheme defaults to
-    ``Bearer`` for the ``Authorization`` header and to none for any other header.
+    ``Bearer`` for the ``Authorization`` header and to none for any other header, and
+    ``scheme=""`` sends the bare token.
     """
 
     def __init__(
@@ -45,13 +46,22 @@ class ApiToken:
             raise ValidationError("token must be a non-empty str", field="token")
         if scheme is None and header.lower() == DEFAULT_HEADER.lower():
             scheme = DEFAULT_SCHEME
-        if scheme is not None and (not scheme or " " in scheme):
+        if scheme is not None and " " in scheme:
             raise ValidationError("scheme must be one word", field="scheme")
         value = f"{scheme} {token}" if scheme else token
         self._native = _core.ApiToken(header, value)
         self._header = header
         self._token = token
         self._scheme = scheme
+
+    @classmethod
+    def _from_header_value(cls, header: str, value: str) -> ApiToken:
+        """The token that sends exactly ``value`` in ``header``, as stored."""
+        if header.lower() == DEFAULT_HEADER.lower():
+            scheme, _, rest = value.partition(" ")
+            if rest:
+                return cls(token=rest, header=DEFAULT_HEADER, scheme=scheme)
+        return cls(token=value, header=header, scheme="")
 
     @property
     def header(self) -> str:

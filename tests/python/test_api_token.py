@@ -193,9 +193,13 @@ def test_a_token_that_cannot_be_sent_is_refused(token) -> None:
     assert excinfo.value.field == "token"
 
 
-@pytest.mark.parametrize(
-    "scheme", [pytest.param("", id="empty"), pytest.param("Two Words", id="two-words")]
-)
+def test_an_empty_scheme_sends_the_bare_token() -> None:
+    token = protekt.ApiToken(token="prt_abc", scheme="")
+
+    assert token.headers() == {"Authorization": "prt_abc"}
+
+
+@pytest.mark.parametrize("scheme", [pytest.param("Two Words", id="two-words")])
 def test_a_scheme_that_is_not_one_word_is_refused(scheme) -> None:
     with pytest.raises(protekt.ValidationError, match="one word") as excinfo:
         protekt.ApiToken(token="prt_tok", scheme=scheme)

@@ -53,6 +53,9 @@ TREE = [
     ("NoMatchingSignatureError", "WebhookVerificationError"),
     ("InvalidTokenError", "WebhookVerificationError"),
     ("MalformedPayloadError", "WebhookVerificationError"),
+    ("StorageError", "ProtektError"),
+    ("NotFoundError", "ProtektError"),
+    ("EngineClosedError", "ProtektError"),
 ]
 
 

@@ -41,6 +41,31 @@ class crypto_error : public error {
   using error::error;
 };
 
+// The data directory could not be read or written: disk full, permissions, a
+// corrupted file. Nothing committed before the failure is lost. code() is the errno or
+// LMDB return code behind it.
+class storage_error : public error {
+ public:
+  storage_error(int code, const std::string& message) : error(message), code_(code) {}
+
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+// An endpoint, event or delivery with the given id does not exist.
+class not_found_error : public error {
+ public:
+  using error::error;
+};
+
+// The engine was closed; no further calls are accepted.
+class closed_error : public error {
+ public:
+  using error::error;
+};
+
 // Base of every reason a received webhook is refused by a verifier.
 class verification_error : public error {
  public:

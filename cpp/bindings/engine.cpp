@@ -1,0 +1,311 @@
+// Bindings of the engine. Endpoints cross as JSON text (their stored form, parsed by
+// python/protekt/_engine.py); events and deliveries as tuples, which are cheap to make.
+#include <pybind11/chrono.h>
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bindings.hpp"
+#include "protekt/engine.hpp"
+#include "protekt/error.hpp"
+
+namespace protekt::python {
+namespace {
+
+using json = nlohmann::json;
+
+id128 parse_id(const std::string& text, std::string_view prefix, const char* field) {
+  const auto id = id128::parse(text, prefix);
+  if (!id) {
+    throw validation_error(
+        field, std::string(field) + ": \"" + text + "\" is not " +
+                   (prefix == kEventPrefix ? "an event" : "an endpoint") + " id");
+  }
+  return *id;
+}
+
+json parse_json(const std::string& text, const char* field) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded())
+    throw validation_error(field, std::string(field) + ": not JSON");
+  return j;
+}
+
+std::string endpoint_text(const endpoint& e) {
+  return json(e).dump();
+}
+
+py::tuple delivery_tuple(const delivery& d) {
+  return py::make_tuple(d.event.to_string(kEventPrefix),
+                        d.endpoint.to_string(kEndpointPrefix), to_string(d.status),
+                        d.shape, d.attempts, d.created_ms, d.due_ms, d.completed_ms,
+                        d.last_status);
+}
+
+// Runs Python callbacks for completed tickets on a thread of its own, so that the
+// engine's writer never waits for the GIL. Started on first use; stopped at exit.
+class notifier {
+ public:
+  static notifier& instance() {
+    static auto* n = new notifier();  // outlives interpreter teardown on purpose
+    return *n;
+  }
+
+  void post(py::object callback) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      pending_.push_back(std::move(callback));
+    }
+    ready_.notify_one();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) {
+      py::gil_scoped_release release;
+      thread_.join();
+    }
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopped_ || !pending_.empty(); });
+      if (stopped_) return;
+      std::deque<py::object> batch;
+      batch.swap(pending_);
+      lock.unlock();
+
+      py::gil_scoped_acquire gil;
+      for (py::object& callback : batch) {
+        try {
+          callback();
+        } catch (py::error_already_set& e) {
+          e.discard_as_unraisable("protekt emit callback");
+        }
+        callback = py::object();  // released with the GIL held
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<py::object> pending_;  // guarded by mutex_; objects touched under GIL
+  bool stopped_ = false;            // guarded by mutex_
+  std::thread thread_;
+};
+
+py::tuple outcome_tuple(const emit_outcome& o) {
+  return py::make_tuple(o.event.to_string(kEventPrefix), o.event.timestamp_ms(),
+                        o.duplicate, o.deliveries);
+}
+
+void register_ticket(py::module_& m) {
+  py::class_<emit_ticket, std::shared_ptr<emit_ticket>>(m, "Ticket")
+      .def_property_readonly(
+          "id", [](const emit_ticket& t) { return t.id().to_string(kEventPrefix); })
+      .def("ready", &emit_ticket::ready)
+      .def(
+          "wait",
+          [](const emit_ticket& t, std::optional<double> timeout) -> py::object {
+            {
+              py::gil_scoped_release release;
+              if (timeout && !t.wait_for(std::chrono::milliseconds(
+                                 static_cast<std::int64_t>(*timeout * 1000)))) {
+                return py::none();
+              }
+            }
+            emit_outcome outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = t.wait();
+            }
+            return outcome_tuple(outcome);
+          },
+          py::arg("timeout") = py::none())
+      .def("on_ready", [](emit_ticket& t, py::function callback) {
+        // The callback object is copied under the GIL, posted without it, and called
+        // and released by the notifier with it.
+        auto holder = std::make_shared<py::object>(std::move(callback));
+        t.on_ready([holder] { notifier::instance().post(std::move(*holder)); });
+      });
+  m.def("_stop_notifier", [] { notifier::instance().stop(); });
+}
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+  register_ticket(m);
+
+  py::class_<engine>(m, "Engine")
+      .def(py::init([](const std::string& directory, bool allow_http,
+                       std::size_t max_event_bytes, double retention_s,
+                       double idempotency_window_s, double secret_grace_s,
+                       double sweep_interval_s, std::size_t initial_map_size,
+                       std::size_t max_map_size) {
+             const auto ms = [](double s) {
+               return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+             };
+             engine_options o;
+             o.directory = directory;
+             o.allow_http = allow_http;
+             o.max_event_bytes = max_event_bytes;
+             o.retention = ms(retention_s);
+             o.idempotency_window = ms(idempotency_window_s);
+             o.secret_grace = ms(secret_grace_s);
+             o.sweep_interval = ms(sweep_interval_s);
+             o.initial_map_size = initial_map_size;
+             o.max_map_size = max_map_size;
+             py::gil_scoped_release release;
+             return std::make_unique<engine>(std::move(o));
+           }),
+           py::arg("directory"), py::arg("allow_http"), py::arg("max_event_bytes"),
+           py::arg("retention_s"), py::arg("idempotency_window_s"),
+           py::arg("secret_grace_s"), py::arg("sweep_interval_s"),
+           py::arg("initial_map_size"), py::arg("max_map_size"))
+      .def("close", &engine::close, py::call_guard<py::gil_scoped_release>())
+      .def("create_endpoint",
+           [](engine& e, const std::string& spec) {
+             const json j = parse_json(spec, "endpoint");
+             py::gil_scoped_release release;
+             return endpoint_text(e.create_endpoint(j));
+           })
+      .def("update_endpoint",
+           [](engine& e, const std::string& id, const std::string& changes) {
+             const json j = parse_json(changes, "changes");
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             py::gil_scoped_release release;
+             return endpoint_text(e.update_endpoint(key, j));
+           })
+      .def("change_status",
+           [](engine& e, const std::string& id, const std::string& action,
+              bool skip_verification) {
+             static const std::map<std::string, endpoint_action> actions = {
+                 {"save", endpoint_action::save},
+                 {"pause", endpoint_action::pause},
+                 {"resume", endpoint_action::resume},
+                 {"disable", endpoint_action::disable},
+                 {"mark_verified", endpoint_action::mark_verified}};
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             const endpoint_action act = actions.at(action);
+             py::gil_scoped_release release;
+             return endpoint_text(e.change_status(key, act, skip_verification));
+           })
+      .def("rotate_secret",
+           [](engine& e, const std::string& id, const std::string& secret,
+              std::optional<double> grace_s) {
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             std::optional<std::chrono::milliseconds> grace;
+             if (grace_s) {
+               grace = std::chrono::milliseconds(
+                   static_cast<std::int64_t>(*grace_s * 1000));
+             }
+             py::gil_scoped_release release;
+             return endpoint_text(e.rotate_secret(key, secret, grace));
+           })
+      .def("delete_endpoint",
+           [](engine& e, const std::string& id) {
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             py::gil_scoped_release release;
+             return e.delete_endpoint(key);
+           })
+      .def("get_endpoint",
+           [](engine& e, const std::string& id) -> std::optional<std::string> {
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             py::gil_scoped_release release;
+             const auto found = e.find_endpoint(key);
+             if (!found) return std::nullopt;
+             return endpoint_text(*found);
+           })
+      .def("list_endpoints",
+           [](engine& e) {
+             std::vector<std::string> texts;
+             {
+               py::gil_scoped_release release;
+               for (const endpoint& ep : e.list_endpoints()) {
+                 texts.push_back(endpoint_text(ep));
+               }
+             }
+             return texts;
+           })
+      .def(
+          "emit",
+          [](engine& e, std::string type, py::handle data,
+             std::string idempotency_key) {
+            return e.emit(std::move(type), to_event_data(data),
+                          std::move(idempotency_key));
+          },
+          py::arg("type"), py::arg("data"), py::arg("idempotency_key") = "")
+      .def("get_event",
+           [](engine& e, const std::string& id) -> py::object {
+             const id128 key = parse_id(id, kEventPrefix, "event_id");
+             std::optional<stored_event> found;
+             {
+               py::gil_scoped_release release;
+               found = e.storage().find_event(key);
+             }
+             if (!found) return py::none();
+             return py::make_tuple(found->id.to_string(kEventPrefix), found->type,
+                                   found->created_ms, py::bytes(found->envelope),
+                                   found->pending);
+           })
+      .def("deliveries_of",
+           [](engine& e, const std::string& id) {
+             const id128 key = parse_id(id, kEventPrefix, "event_id");
+             std::vector<delivery> found;
+             {
+               py::gil_scoped_release release;
+               found = e.storage().deliveries_of(key);
+             }
+             py::list result;
+             for (const delivery& d : found) result.append(delivery_tuple(d));
+             return result;
+           })
+      .def("body_of",
+           [](engine& e, const std::string& id, int shape) -> py::object {
+             const id128 key = parse_id(id, kEventPrefix, "event_id");
+             std::optional<std::string> body;
+             {
+               py::gil_scoped_release release;
+               body = e.storage().body_of(key, static_cast<std::uint8_t>(shape));
+             }
+             if (!body) return py::none();
+             return py::bytes(*body);
+           })
+      .def("due",
+           [](engine& e, std::int64_t now_ms, std::size_t limit) {
+             std::vector<delivery> found;
+             {
+               py::gil_scoped_release release;
+               found = e.storage().due(now_ms, limit);
+             }
+             py::list result;
+             for (const delivery& d : found) result.append(delivery_tuple(d));
+             return result;
+           })
+      .def(
+          "pending_count", [](engine& e) { return e.storage().pending_count(); },
+          py::call_guard<py::gil_scoped_release>())
+      .def("sweep",
+           [](engine& e) {
+             const sweep_result r = e.sweep();
+             return py::make_tuple(r.events, r.idempotency_keys, r.more);
+           })
+      .def("try_lock_dispatcher", &engine::try_lock_dispatcher,
+           py::call_guard<py::gil_scoped_release>())
+      .def("unlock_dispatcher", &engine::unlock_dispatcher,
+           py::call_guard<py::gil_scoped_release>());
+}
+
+}  // namespace protekt::python

@@ -1,0 +1,151 @@
+// The engine a Python process embeds: endpoints, events and their fan-out into
+// deliveries, kept in a store until delivered.
+//
+// emit() hands an event to one writer thread, which appends everything waiting in one
+// durable transaction (group commit) and then completes each caller's ticket. Several
+// processes may open one directory; LMDB orders their writes.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "protekt/endpoint.hpp"
+#include "protekt/events.hpp"
+#include "protekt/ids.hpp"
+#include "protekt/store.hpp"
+
+namespace protekt {
+
+struct engine_options {
+  std::string directory;
+  bool allow_http = false;  // development: accept plain http:// endpoint URLs
+  std::size_t max_event_bytes = 256 * 1024;  // encoded data of one event
+  std::chrono::milliseconds retention = std::chrono::hours(24 * 7);
+  std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
+  std::chrono::milliseconds secret_grace = std::chrono::hours(24);
+  std::chrono::milliseconds sweep_interval = std::chrono::minutes(1);
+  std::size_t max_batch = 1024;  // events per group commit
+  std::size_t initial_map_size = std::size_t{64} << 20;
+  std::size_t max_map_size = std::size_t{1} << 40;
+};
+
+// The durable outcome of one emit(), completed by the writer thread.
+class emit_ticket {
+ public:
+  explicit emit_ticket(const id128& id) : id_(id) {}
+
+  // The id the event gets if its idempotency key is new.
+  const id128& id() const noexcept { return id_; }
+
+  bool ready() const;
+  // Blocks until the event is durable. THROWS what the commit threw.
+  emit_outcome wait() const;
+  // False when the time ran out first.
+  bool wait_for(std::chrono::milliseconds timeout) const;
+  // Runs callback once the ticket is ready: on the writer thread, or at once if it
+  // already is. callback must not block and must not throw.
+  void on_ready(std::function<void()> callback);
+
+  void complete(const emit_outcome& outcome);
+  void fail(std::exception_ptr error);
+
+ private:
+  void finish(std::unique_lock<std::mutex>& lock);
+
+  const id128 id_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable done_;
+  bool ready_ = false;                            // guarded by mutex_
+  emit_outcome outcome_;                          // guarded by mutex_
+  std::exception_ptr error_;                      // guarded by mutex_
+  std::vector<std::function<void()>> callbacks_;  // guarded by mutex_
+};
+
+// Which status change an endpoint is asked for.
+enum class endpoint_action { save, pause, resume, disable, mark_verified };
+
+class engine {
+ public:
+  // Opens or creates the directory. THROWS storage_error, validation_error.
+  explicit engine(engine_options options);
+  // Closes (see close()).
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Commits what was emitted, stops the writer and releases the directory.
+  // Idempotent; later calls of anything else THROW closed_error.
+  void close();
+
+  const engine_options& options() const noexcept { return options_; }
+
+  // ---- endpoints (JSON as in docs/storage.md; THROW validation_error,
+  // not_found_error)
+  endpoint create_endpoint(const nlohmann::json& spec);
+  endpoint update_endpoint(const id128& id, const nlohmann::json& changes);
+  endpoint change_status(const id128& id, endpoint_action action,
+                         bool skip_verification = false);
+  // A new current secret (generated when empty); the old ones stay valid for grace.
+  endpoint rotate_secret(const id128& id, const std::string& secret,
+                         std::optional<std::chrono::milliseconds> grace);
+  bool delete_endpoint(const id128& id);
+  std::optional<endpoint> find_endpoint(const id128& id);
+  std::vector<endpoint> list_endpoints();
+
+  // ---- events
+  // Validates and queues an event; the ticket completes once it is durable.
+  // THROWS validation_error for an unknown or engine-only type, or data over
+  // max_event_bytes; closed_error after close().
+  std::shared_ptr<emit_ticket> emit(std::string type, event_data data,
+                                    std::string idempotency_key = {});
+
+  store& storage() noexcept { return *store_; }
+
+  // Removes what retention no longer keeps; runs by itself every sweep_interval.
+  sweep_result sweep();
+
+  // ---- the dispatcher lock: one process of those sharing the directory holds it.
+  // Non-blocking; true when this engine holds it (now or already). The lock goes
+  // with the process, so a dead holder's successor can take it.
+  bool try_lock_dispatcher();
+  void unlock_dispatcher();
+
+ private:
+  struct queued {
+    emit_request request;
+    std::shared_ptr<emit_ticket> ticket;
+  };
+
+  void run_writer();
+  void commit_batch(std::vector<queued>& batch);
+  fanout plan(const emit_request& request, std::span<const endpoint> active) const;
+  void check_open() const;
+
+  const engine_options options_;
+  std::unique_ptr<store> store_;
+  id_generator ids_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::vector<queued> queue_;  // guarded by queue_mutex_
+  bool stopping_ = false;      // guarded by queue_mutex_
+  bool closed_ = false;        // guarded by queue_mutex_
+  std::thread writer_;
+
+  std::mutex dispatcher_mutex_;
+  int dispatcher_lock_fd_ = -1;  // guarded by dispatcher_mutex_
+};
+
+}  // namespace protekt

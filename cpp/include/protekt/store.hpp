@@ -1,0 +1,144 @@
+// Where the engine keeps endpoints, events and deliveries. The engine talks to this
+// interface only; lmdb_store (cpp/src/storage) implements it in one directory, and a
+// distributed backend can implement it later.
+//
+// Every method is thread-safe and may be called from several processes sharing one
+// store. Methods THROW storage_error when the medium fails; nothing committed before
+// is lost.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protekt/endpoint.hpp"
+#include "protekt/events.hpp"
+#include "protekt/ids.hpp"
+
+namespace protekt {
+
+enum class delivery_status : std::uint8_t {
+  pending = 0,        // waiting for its due time
+  in_flight = 1,      // leased by a dispatcher
+  succeeded = 2,      // a 2xx answer
+  failed = 3,         // retries exhausted, no dead-letter queue
+  dead_lettered = 4,  // retries exhausted, kept for replay
+  cancelled = 5,      // its endpoint was deleted or disabled
+};
+
+std::string_view to_string(delivery_status status);
+
+// The shaped body of an event for endpoints with one payload configuration.
+inline constexpr std::uint8_t kFullEnvelope = 0xff;  // shape: the envelope itself
+
+struct delivery {
+  id128 event;
+  id128 endpoint;
+  delivery_status status = delivery_status::pending;
+  std::uint8_t shape = kFullEnvelope;  // index into the event's bodies
+  std::uint16_t attempts = 0;
+  std::int64_t created_ms = 0;
+  std::int64_t due_ms = 0;  // next attempt; 0 once finished
+  std::int64_t lease_until_ms = 0;
+  std::int64_t completed_ms = 0;
+  std::int32_t last_status = 0;  // HTTP status of the last attempt, or 0
+};
+
+// One event to append, as emit() built it.
+struct emit_request {
+  id128 id;
+  std::string type;
+  std::int64_t created_ms = 0;
+  std::string envelope;         // the full JSON envelope
+  event_data data;              // its data members, for shaping
+  std::string idempotency_key;  // empty for none
+};
+
+// What appending decided for one event.
+struct emit_outcome {
+  id128 event;             // the new event, or the earlier one for a repeated key
+  bool duplicate = false;  // an idempotency key seen within its window
+  std::size_t deliveries = 0;
+};
+
+// Bodies and deliveries for one event: what the fan-out decided, inside the
+// transaction that stores them.
+struct fanout {
+  std::vector<std::string> bodies;  // shaped bodies; a delivery's shape indexes them
+  std::vector<delivery> deliveries;
+};
+
+using fanout_planner =
+    std::function<fanout(const emit_request&, std::span<const endpoint>)>;
+
+struct stored_event {
+  id128 id;
+  std::string type;
+  std::int64_t created_ms = 0;
+  std::string envelope;
+  std::uint32_t pending = 0;  // deliveries not finished yet
+};
+
+struct sweep_rules {
+  std::int64_t now_ms = 0;
+  std::int64_t retention_ms = 0;     // finished events older than this go
+  std::int64_t idempotency_ms = 0;   // keys older than this are forgotten
+  std::size_t max_removals = 10000;  // per call, to bound one transaction
+};
+
+struct sweep_result {
+  std::size_t events = 0;
+  std::size_t idempotency_keys = 0;
+  bool more = false;  // max_removals was reached
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  // ---- endpoints
+  virtual std::vector<endpoint> list_endpoints() = 0;
+  virtual std::optional<endpoint> find_endpoint(const id128& id) = 0;
+  // Creates or replaces. The check runs inside the write transaction, against the
+  // stored record (nullopt when new), and may throw to refuse the change.
+  virtual endpoint update_endpoint(
+      const id128& id,
+      const std::function<endpoint(const std::optional<endpoint>&)>& change) = 0;
+  // Also cancels its pending deliveries. Returns false when it did not exist.
+  virtual bool erase_endpoint(const id128& id) = 0;
+
+  // ---- events
+  // Appends every request in one durable transaction, calling planner for each new
+  // event with the active endpoints as of that transaction.
+  virtual std::vector<emit_outcome> append(std::span<const emit_request> requests,
+                                           const fanout_planner& planner) = 0;
+  virtual std::optional<stored_event> find_event(const id128& id) = 0;
+  virtual std::vector<delivery> deliveries_of(const id128& event) = 0;
+  virtual std::optional<std::string> body_of(const id128& event,
+                                             std::uint8_t shape) = 0;
+
+  // ---- queue
+  // Pending deliveries due at or before now_ms, earliest first, without scanning the
+  // rest of the queue.
+  virtual std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) = 0;
+  virtual std::uint64_t pending_count() = 0;
+
+  // ---- retention
+  virtual sweep_result sweep(const sweep_rules& rules) = 0;
+};
+
+struct lmdb_store_options {
+  std::string directory;
+  std::size_t initial_map_size = std::size_t{64} << 20;
+  std::size_t max_map_size = std::size_t{1} << 40;
+  std::int64_t idempotency_window_ms = 24 * 3600 * 1000;
+};
+
+// THROWS storage_error when the directory cannot be opened.
+std::unique_ptr<store> open_lmdb_store(const lmdb_store_options& options);
+
+}  // namespace protekt

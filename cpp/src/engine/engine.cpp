@@ -1,0 +1,414 @@
+#include "protekt/engine.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "engine/shaping.hpp"
+#include "protekt/error.hpp"
+#include "protekt/keys.hpp"
+
+namespace protekt {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t kMaxSecrets = 5;  // current plus those in their grace period
+constexpr std::size_t kMaxIdempotencyKey = 255;
+constexpr std::string_view kDispatcherLockFile = "dispatcher.lock";
+
+// Fields that change only through their own operations.
+constexpr std::array<const char*, 4> kFixedFields = {"id", "status", "created_ms",
+                                                     "updated_ms"};
+
+[[noreturn]] void refuse(const std::string& field, const std::string& message) {
+  throw validation_error(field, field + ": " + message);
+}
+
+void ensure_secret(endpoint& e) {
+  auto* secret = std::get_if<shared_secret_auth>(&e.auth);
+  if (secret != nullptr && secret->secrets.empty()) {
+    secret->secrets.push_back({hmac_key::generate().to_string(), std::nullopt});
+  }
+}
+
+}  // namespace
+
+// ---- emit_ticket
+// ---------------------------------------------------------------------
+
+bool emit_ticket::ready() const {
+  std::lock_guard lock(mutex_);
+  return ready_;
+}
+
+emit_outcome emit_ticket::wait() const {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [this] { return ready_; });
+  if (error_) std::rethrow_exception(error_);
+  return outcome_;
+}
+
+bool emit_ticket::wait_for(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return done_.wait_for(lock, timeout, [this] { return ready_; });
+}
+
+void emit_ticket::on_ready(std::function<void()> callback) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!ready_) {
+      callbacks_.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+void emit_ticket::complete(const emit_outcome& outcome) {
+  std::unique_lock lock(mutex_);
+  outcome_ = outcome;
+  finish(lock);
+}
+
+void emit_ticket::fail(std::exception_ptr error) {
+  std::unique_lock lock(mutex_);
+  error_ = std::move(error);
+  finish(lock);
+}
+
+void emit_ticket::finish(std::unique_lock<std::mutex>& lock) {
+  ready_ = true;
+  std::vector<std::function<void()>> callbacks;
+  callbacks.swap(callbacks_);
+  lock.unlock();
+  done_.notify_all();
+  for (const auto& callback : callbacks) callback();
+}
+
+// ---- engine: lifecycle
+// ---------------------------------------------------------------
+
+engine::engine(engine_options options) : options_(std::move(options)) {
+  if (options_.max_batch == 0) refuse("max_batch", "must be at least 1");
+  store_ =
+      open_lmdb_store({options_.directory, options_.initial_map_size,
+                       options_.max_map_size, options_.idempotency_window.count()});
+  writer_ = std::thread([this] { run_writer(); });
+}
+
+engine::~engine() {
+  close();
+}
+
+void engine::close() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (closed_) return;
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  unlock_dispatcher();
+  std::lock_guard lock(queue_mutex_);
+  closed_ = true;
+}
+
+void engine::check_open() const {
+  std::lock_guard lock(const_cast<std::mutex&>(queue_mutex_));
+  if (stopping_) throw closed_error("the engine is closed");
+}
+
+// ---- engine: endpoints
+// ---------------------------------------------------------------
+
+endpoint engine::create_endpoint(const json& spec) {
+  check_open();
+  for (const char* field : kFixedFields) {
+    if (spec.contains(field)) refuse(field, "is set by the engine, not by the caller");
+  }
+  endpoint e = endpoint_from_json(spec);
+  ensure_secret(e);
+  e.id = ids_.next(unix_now_ms());
+  e.status = endpoint_status::created;
+  e.created_ms = e.updated_ms = e.id.timestamp_ms();
+  validate(e, {options_.allow_http});
+  return store_->update_endpoint(e.id,
+                                 [&](const std::optional<endpoint>&) { return e; });
+}
+
+endpoint engine::update_endpoint(const id128& id, const json& changes) {
+  check_open();
+  if (!changes.is_object()) refuse("changes", "must be an object of fields to change");
+  for (const char* field : kFixedFields) {
+    if (changes.contains(field)) {
+      refuse(field, "cannot be changed here; use save, pause, resume or disable");
+    }
+  }
+  return store_->update_endpoint(id, [&](const std::optional<endpoint>& current) {
+    if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+    json merged = *current;
+    merged.merge_patch(changes);
+    endpoint e = endpoint_from_json(merged);
+    ensure_secret(e);
+
+    // A new URL is a new owner to prove: Verify endpoint and Save again.
+    if (e.url != current->url) e.status = endpoint_status::created;
+    e.updated_ms = unix_now_ms();
+    validate(e, {options_.allow_http});
+    return e;
+  });
+}
+
+endpoint engine::change_status(const id128& id, endpoint_action action,
+                               bool skip_verification) {
+  check_open();
+  return store_->update_endpoint(id, [&](const std::optional<endpoint>& current) {
+    if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+    endpoint e = *current;
+    const endpoint_status from = e.status;
+    using s = endpoint_status;
+    switch (action) {
+      case endpoint_action::save:
+        if (from == s::created || from == s::disabled) {
+          if (!skip_verification) {
+            refuse("status", "Verify endpoint must succeed before Save webhook");
+          }
+        }
+        e.status = s::active;
+        break;
+      case endpoint_action::pause:
+        if (from != s::active && from != s::paused) {
+          refuse("status", "only an active endpoint can be paused; this one is " +
+                               std::string(to_string(from)));
+        }
+        e.status = s::paused;
+        break;
+      case endpoint_action::resume:
+        if (from != s::paused && from != s::active) {
+          refuse("status", "only a paused endpoint can be resumed; this one is " +
+                               std::string(to_string(from)));
+        }
+        e.status = s::active;
+        break;
+      case endpoint_action::disable: e.status = s::disabled; break;
+      case endpoint_action::mark_verified:
+        if (from == s::created || from == s::disabled) e.status = s::verified;
+        break;
+    }
+    e.updated_ms = unix_now_ms();
+    return e;
+  });
+}
+
+endpoint engine::rotate_secret(const id128& id, const std::string& secret,
+                               std::optional<std::chrono::milliseconds> grace) {
+  check_open();
+  const std::string next = secret.empty() ? hmac_key::generate().to_string()
+                                          : hmac_key::parse(secret).to_string();
+  const auto grace_ms = grace.value_or(options_.secret_grace).count();
+  if (grace_ms < 0) refuse("grace", "cannot be negative");
+
+  return store_->update_endpoint(id, [&](const std::optional<endpoint>& current) {
+    if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+    endpoint e = *current;
+    auto* auth = std::get_if<shared_secret_auth>(&e.auth);
+    if (auth == nullptr) {
+      refuse("auth", "this endpoint authenticates with an API token, not a secret");
+    }
+
+    // The current secret stays valid for the grace period; expired ones go.
+    const std::int64_t now = unix_now_ms();
+    std::vector<endpoint_secret> secrets{{next, std::nullopt}};
+    for (endpoint_secret old : auth->secrets) {
+      if (!old.expires_ms) old.expires_ms = now + grace_ms;
+      if (*old.expires_ms > now && secrets.size() < kMaxSecrets) {
+        secrets.push_back(std::move(old));
+      }
+    }
+    auth->secrets = std::move(secrets);
+    e.updated_ms = now;
+    return e;
+  });
+}
+
+bool engine::delete_endpoint(const id128& id) {
+  check_open();
+  return store_->erase_endpoint(id);
+}
+
+std::optional<endpoint> engine::find_endpoint(const id128& id) {
+  check_open();
+  return store_->find_endpoint(id);
+}
+
+std::vector<endpoint> engine::list_endpoints() {
+  check_open();
+  return store_->list_endpoints();
+}
+
+// ---- engine: events
+// ------------------------------------------------------------------
+
+std::shared_ptr<emit_ticket> engine::emit(std::string type, event_data data,
+                                          std::string idempotency_key) {
+  if (!is_known_event(type)) {
+    refuse("type",
+           "unknown event \"" + type + "\"; the events are " + catalogue_list());
+  }
+  if (is_engine_event(type)) {
+    refuse("type", "\"" + type + "\" is sent by the engine itself, not emitted");
+  }
+  if (data.encoded_size() > options_.max_event_bytes) {
+    refuse("data", "encodes to " + std::to_string(data.encoded_size()) +
+                       " bytes, more than the limit of " +
+                       std::to_string(options_.max_event_bytes));
+  }
+  if (idempotency_key.size() > kMaxIdempotencyKey) {
+    refuse("idempotency_key", "longer than 255 bytes");
+  }
+
+  // The envelope is built here, on the caller's thread; the writer only stores it.
+  const id128 id = ids_.next(unix_now_ms());
+  emit_request request{id, std::move(type), id.timestamp_ms(),
+                       {}, std::move(data), std::move(idempotency_key)};
+  request.envelope = detail::build_envelope({id, request.type, request.created_ms},
+                                            request.data, kAllMetadata);
+  auto ticket = std::make_shared<emit_ticket>(id);
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) throw closed_error("the engine is closed");
+    queue_.push_back({std::move(request), ticket});
+  }
+  queue_ready_.notify_one();
+  return ticket;
+}
+
+fanout engine::plan(const emit_request& request,
+                    std::span<const endpoint> active) const {
+  fanout result;
+  const unsigned present = detail::present_metadata(request.data);
+  std::vector<std::pair<payload_config, std::uint8_t>> shapes;  // built so far
+
+  for (const endpoint& e : active) {
+    if (!e.subscribed_to(request.type)) continue;
+
+    // Identical shapes are built once; the full JSON envelope is not built at all.
+    const payload_config shape{e.payload.format, e.payload.include & present};
+    std::uint8_t index = kFullEnvelope;
+    if (shape.format == payload_format::form || shape.include != present) {
+      const auto known = std::find_if(shapes.begin(), shapes.end(),
+                                      [&](const auto& s) { return s.first == shape; });
+      if (known != shapes.end()) {
+        index = known->second;
+      } else {
+        std::string body =
+            shape.include == present
+                ? request.envelope
+                : detail::build_envelope({request.id, request.type, request.created_ms},
+                                         request.data, shape.include);
+        if (shape.format == payload_format::form) body = detail::form_body(body);
+        index = static_cast<std::uint8_t>(result.bodies.size());
+        result.bodies.push_back(std::move(body));
+        shapes.emplace_back(shape, index);
+      }
+    }
+
+    delivery d;
+    d.event = request.id;
+    d.endpoint = e.id;
+    d.shape = index;
+    d.created_ms = d.due_ms = request.created_ms;
+    result.deliveries.push_back(d);
+  }
+  return result;
+}
+
+void engine::run_writer() {
+  auto next_sweep = std::chrono::steady_clock::now() + options_.sweep_interval;
+  std::vector<queued> batch;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait_until(lock, next_sweep,
+                              [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+
+      // Take what is waiting, up to one batch; the rest waits for the next commit.
+      const std::size_t take = std::min(queue_.size(), options_.max_batch);
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + take));
+      queue_.erase(queue_.begin(), queue_.begin() + take);
+    }
+    if (!batch.empty()) commit_batch(batch);
+    if (std::chrono::steady_clock::now() >= next_sweep) {
+      try {
+        sweep();
+      } catch (const error&) {
+        // A failed sweep is retried at the next interval; emits are unaffected.
+      }
+      next_sweep = std::chrono::steady_clock::now() + options_.sweep_interval;
+    }
+  }
+}
+
+void engine::commit_batch(std::vector<queued>& batch) {
+  std::vector<emit_request> requests;
+  requests.reserve(batch.size());
+  for (queued& q : batch) requests.push_back(std::move(q.request));
+
+  try {
+    const std::vector<emit_outcome> outcomes = store_->append(
+        requests, [this](const emit_request& r, std::span<const endpoint> active) {
+          return plan(r, active);
+        });
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      batch[i].ticket->complete(outcomes[i]);
+  } catch (...) {
+    // Nothing of the batch was stored; every caller learns why.
+    const std::exception_ptr error = std::current_exception();
+    for (queued& q : batch) q.ticket->fail(error);
+  }
+  batch.clear();
+}
+
+sweep_result engine::sweep() {
+  return store_->sweep(
+      {unix_now_ms(), options_.retention.count(), options_.idempotency_window.count()});
+}
+
+// ---- engine: dispatcher lock
+// ---------------------------------------------------------
+
+bool engine::try_lock_dispatcher() {
+  check_open();
+  std::lock_guard lock(dispatcher_mutex_);
+  if (dispatcher_lock_fd_ >= 0) return true;
+
+  const std::string path = options_.directory + "/" + std::string(kDispatcherLockFile);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw storage_error(errno, "could not open " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  dispatcher_lock_fd_ = fd;
+  return true;
+}
+
+void engine::unlock_dispatcher() {
+  std::lock_guard lock(dispatcher_mutex_);
+  if (dispatcher_lock_fd_ >= 0) {
+    ::close(dispatcher_lock_fd_);  // releases the flock
+    dispatcher_lock_fd_ = -1;
+  }
+}
+
+}  // namespace protekt

@@ -1,0 +1,119 @@
+#include "storage/codec.hpp"
+
+#include <cerrno>
+
+#include "protekt/error.hpp"
+
+namespace protekt::storage {
+namespace {
+
+constexpr std::uint8_t kDeliveryVersion = 1;
+constexpr std::uint8_t kEventVersion = 1;
+
+}  // namespace
+
+std::uint64_t reader::take(std::size_t n) {
+  if (bytes_.size() < n) {
+    throw storage_error(EINVAL,
+                        "a stored record is shorter than its layout: the data "
+                        "file is damaged or from a newer version of protekt");
+  }
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    v = v << 8 | static_cast<unsigned char>(bytes_[i]);
+  bytes_.remove_prefix(n);
+  return v;
+}
+
+std::string delivery_key(const id128& event, const id128& endpoint) {
+  std::string key(event.raw());
+  key.append(endpoint.raw());
+  return key;
+}
+
+std::string due_key(std::int64_t due_ms, const id128& event, const id128& endpoint) {
+  std::string key;
+  key.reserve(40);
+  put_u64(key, static_cast<std::uint64_t>(due_ms));
+  key.append(event.raw());
+  key.append(endpoint.raw());
+  return key;
+}
+
+std::string time_key(std::int64_t ms, std::string_view suffix) {
+  std::string key;
+  key.reserve(8 + suffix.size());
+  put_u64(key, static_cast<std::uint64_t>(ms));
+  key.append(suffix);
+  return key;
+}
+
+std::string body_key(const id128& event, std::uint8_t shape) {
+  std::string key(event.raw());
+  key.push_back(static_cast<char>(shape));
+  return key;
+}
+
+std::string encode_delivery(const delivery& d) {
+  std::string out;
+  out.reserve(44);
+  out.push_back(static_cast<char>(kDeliveryVersion));
+  out.push_back(static_cast<char>(d.status));
+  out.push_back(static_cast<char>(d.shape));
+  out.push_back(0);
+  put_u16(out, d.attempts);
+  put_u16(out, 0);
+  put_u64(out, static_cast<std::uint64_t>(d.created_ms));
+  put_u64(out, static_cast<std::uint64_t>(d.due_ms));
+  put_u64(out, static_cast<std::uint64_t>(d.lease_until_ms));
+  put_u64(out, static_cast<std::uint64_t>(d.completed_ms));
+  put_u32(out, static_cast<std::uint32_t>(d.last_status));
+  return out;
+}
+
+delivery decode_delivery(std::string_view key, std::string_view value) {
+  reader k(key);
+  reader v(value);
+  delivery d;
+  d.event = k.id();
+  d.endpoint = k.id();
+  v.u8();  // version
+  d.status = static_cast<delivery_status>(v.u8());
+  d.shape = v.u8();
+  v.u8();
+  d.attempts = v.u16();
+  v.u16();
+  d.created_ms = static_cast<std::int64_t>(v.u64());
+  d.due_ms = static_cast<std::int64_t>(v.u64());
+  d.lease_until_ms = static_cast<std::int64_t>(v.u64());
+  d.completed_ms = static_cast<std::int64_t>(v.u64());
+  d.last_status = static_cast<std::int32_t>(v.u32());
+  return d;
+}
+
+std::string encode_event(const stored_event& e) {
+  std::string out;
+  out.reserve(16 + e.type.size() + e.envelope.size());
+  out.push_back(static_cast<char>(kEventVersion));
+  out.push_back(static_cast<char>(e.type.size()));
+  out.append(e.type);
+  put_u64(out, static_cast<std::uint64_t>(e.created_ms));
+  put_u32(out, e.pending);
+  out.append(e.envelope);
+  return out;
+}
+
+stored_event decode_event(std::string_view key, std::string_view value) {
+  reader k(key);
+  reader v(value);
+  stored_event e;
+  e.id = k.id();
+  v.u8();  // version
+  e.type = v.bytes(v.u8());
+  e.created_ms = static_cast<std::int64_t>(v.u64());
+  e.pending = v.u32();
+  e.envelope = v.rest();
+  return e;
+}
+
+}  // namespace protekt::storage

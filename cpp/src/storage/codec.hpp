@@ -1,0 +1,75 @@
+// Byte layouts of keys and records in the LMDB databases; docs/storage.md describes
+// each. Integers are big-endian everywhere, so that keys sort by their numbers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protekt/ids.hpp"
+#include "protekt/store.hpp"
+
+namespace protekt::storage {
+
+inline void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>(v >> shift & 0xff));
+  }
+}
+
+inline void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>(v >> shift & 0xff));
+  }
+}
+
+inline void put_u16(std::string& out, std::uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+
+// Reads big-endian integers from the front of a record.
+class reader {
+ public:
+  explicit reader(std::string_view bytes) : bytes_(bytes) {}
+
+  std::uint64_t u64() { return take(8); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(take(4)); }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(take(2)); }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)); }
+  id128 id() {
+    const id128 value = id128::from_raw(bytes_.substr(0, 16));
+    bytes_.remove_prefix(16);
+    return value;
+  }
+  std::string_view rest() const { return bytes_; }
+  std::string_view bytes(std::size_t n) {
+    const std::string_view part = bytes_.substr(0, n);
+    bytes_.remove_prefix(n);
+    return part;
+  }
+
+ private:
+  // THROWS storage_error when the record is shorter than its layout.
+  std::uint64_t take(std::size_t n);
+
+  std::string_view bytes_;
+};
+
+// deliveries: event id + endpoint id
+std::string delivery_key(const id128& event, const id128& endpoint);
+// due: due time + delivery key
+std::string due_key(std::int64_t due_ms, const id128& event, const id128& endpoint);
+// completed: completion time + event id
+std::string time_key(std::int64_t ms, std::string_view suffix);
+// bodies: event id + shape
+std::string body_key(const id128& event, std::uint8_t shape);
+
+std::string encode_delivery(const delivery& d);
+delivery decode_delivery(std::string_view key, std::string_view value);
+
+// events: version, type, created time, pending count, then the envelope.
+std::string encode_event(const stored_event& e);
+stored_event decode_event(std::string_view key, std::string_view value);
+
+}  // namespace protekt::storage

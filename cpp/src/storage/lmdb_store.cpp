@@ -1,0 +1,361 @@
+// The store in one LMDB environment. Databases, keys and values: docs/storage.md.
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "protekt/error.hpp"
+#include "protekt/store.hpp"
+#include "storage/codec.hpp"
+#include "storage/lmdb.hpp"
+
+namespace protekt {
+namespace {
+
+using storage::cursor;
+using storage::transaction;
+
+constexpr std::string_view kConfigVersionKey = "config_version";
+constexpr std::string_view kFormatKey = "format";
+constexpr std::uint32_t kFormatVersion = 1;
+
+bool has_prefix(std::string_view key, std::string_view prefix) {
+  return key.substr(0, prefix.size()) == prefix;
+}
+
+class lmdb_store final : public store {
+ public:
+  explicit lmdb_store(const lmdb_store_options& options)
+      : env_({options.directory, options.initial_map_size, options.max_map_size, 16}),
+        idempotency_window_ms_(options.idempotency_window_ms) {
+    env_.run_write([this](transaction& txn) {
+      meta_ = env_.open_database(txn, "meta");
+      endpoints_ = env_.open_database(txn, "endpoints");
+      events_ = env_.open_database(txn, "events");
+      bodies_ = env_.open_database(txn, "bodies");
+      deliveries_ = env_.open_database(txn, "deliveries");
+      due_ = env_.open_database(txn, "due");
+      completed_ = env_.open_database(txn, "completed");
+      idempotency_ = env_.open_database(txn, "idempotency");
+      idempotency_time_ = env_.open_database(txn, "idempotency_time");
+      check_format(txn);
+    });
+  }
+
+  // ---- endpoints -----------------------------------------------------------------
+
+  std::vector<endpoint> list_endpoints() override {
+    transaction txn(env_, false);
+    return read_endpoints(txn, false);
+  }
+
+  std::optional<endpoint> find_endpoint(const id128& id) override {
+    transaction txn(env_, false);
+    return read_endpoint(txn, id);
+  }
+
+  endpoint update_endpoint(
+      const id128& id,
+      const std::function<endpoint(const std::optional<endpoint>&)>& change) override {
+    endpoint result;
+    env_.run_write([&](transaction& txn) {
+      result = change(read_endpoint(txn, id));
+      result.id = id;
+      txn.put(endpoints_, id.raw(), nlohmann::json(result).dump());
+      bump_config_version(txn);
+    });
+    return result;
+  }
+
+  bool erase_endpoint(const id128& id) override {
+    // Its queued deliveries stay; the dispatcher cancels them when it finds the
+    // endpoint gone, which spares a scan of the whole queue here.
+    bool erased = false;
+    env_.run_write([&](transaction& txn) {
+      erased = txn.erase(endpoints_, id.raw());
+      if (erased) bump_config_version(txn);
+    });
+    return erased;
+  }
+
+  // ---- events --------------------------------------------------------------------
+
+  std::vector<emit_outcome> append(std::span<const emit_request> requests,
+                                   const fanout_planner& planner) override {
+    std::vector<emit_outcome> outcomes;
+    env_.run_write([&](transaction& txn) {
+      outcomes.clear();
+      const auto active = active_endpoints(txn);
+      for (const emit_request& request : requests) {
+        outcomes.push_back(append_one(txn, request, planner, *active));
+      }
+    });
+    return outcomes;
+  }
+
+  std::optional<stored_event> find_event(const id128& id) override {
+    transaction txn(env_, false);
+    const auto value = txn.get(events_, id.raw());
+    if (!value) return std::nullopt;
+    return storage::decode_event(id.raw(), *value);
+  }
+
+  std::vector<delivery> deliveries_of(const id128& event) override {
+    transaction txn(env_, false);
+    std::vector<delivery> result;
+    cursor c(txn, deliveries_);
+    for (auto e = c.seek(event.raw()); e && has_prefix(e->key, event.raw());
+         e = c.next()) {
+      result.push_back(storage::decode_delivery(e->key, e->value));
+    }
+    return result;
+  }
+
+  std::optional<std::string> body_of(const id128& event, std::uint8_t shape) override {
+    transaction txn(env_, false);
+    if (shape == kFullEnvelope) {
+      const auto value = txn.get(events_, event.raw());
+      if (!value) return std::nullopt;
+      return storage::decode_event(event.raw(), *value).envelope;
+    }
+    const auto body = txn.get(bodies_, storage::body_key(event, shape));
+    if (!body) return std::nullopt;
+    return std::string(*body);
+  }
+
+  // ---- queue ---------------------------------------------------------------------
+
+  std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) override {
+    transaction txn(env_, false);
+    std::vector<delivery> result;
+    cursor c(txn, due_);
+    for (auto e = c.first(); e && result.size() < limit; e = c.next()) {
+      storage::reader key(e->key);
+      if (static_cast<std::int64_t>(key.u64()) > now_ms) break;
+      const std::string_view delivery_key = key.rest();
+      const auto record = txn.get(deliveries_, delivery_key);
+      if (record) result.push_back(storage::decode_delivery(delivery_key, *record));
+    }
+    return result;
+  }
+
+  std::uint64_t pending_count() override {
+    transaction txn(env_, false);
+    MDB_stat stat;
+    storage::check(mdb_stat(txn.native(), due_, &stat), "count the queue");
+    return stat.ms_entries;
+  }
+
+  // ---- retention -----------------------------------------------------------------
+
+  sweep_result sweep(const sweep_rules& rules) override {
+    sweep_result result;
+    env_.run_write([&](transaction& txn) {
+      result = {};
+      sweep_events(txn, rules, result);
+      sweep_idempotency(txn, rules, result);
+    });
+    return result;
+  }
+
+ private:
+  void check_format(transaction& txn) {
+    const auto format = txn.get(meta_, kFormatKey);
+    if (!format) {
+      std::string value;
+      storage::put_u32(value, kFormatVersion);
+      txn.put(meta_, kFormatKey, value);
+      return;
+    }
+    const std::uint32_t version = storage::reader(*format).u32();
+    if (version != kFormatVersion) {
+      throw storage_error(EINVAL, "the data directory " + env_.directory().string() +
+                                      " has storage format " + std::to_string(version) +
+                                      ", but this protekt reads format " +
+                                      std::to_string(kFormatVersion));
+    }
+  }
+
+  std::uint64_t config_version(const transaction& txn) const {
+    const auto value = txn.get(meta_, kConfigVersionKey);
+    return value ? storage::reader(*value).u64() : 0;
+  }
+
+  void bump_config_version(transaction& txn) {
+    std::string value;
+    storage::put_u64(value, config_version(txn) + 1);
+    txn.put(meta_, kConfigVersionKey, value);
+  }
+
+  std::optional<endpoint> read_endpoint(const transaction& txn, const id128& id) {
+    const auto value = txn.get(endpoints_, id.raw());
+    if (!value) return std::nullopt;
+    return parse_endpoint(*value);
+  }
+
+  static endpoint parse_endpoint(std::string_view text) {
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) {
+      throw storage_error(EINVAL,
+                          "a stored endpoint is not valid JSON: the data file "
+                          "is damaged");
+    }
+    return endpoint_from_json(j);
+  }
+
+  std::vector<endpoint> read_endpoints(const transaction& txn, bool active_only) {
+    std::vector<endpoint> result;
+    cursor c(txn, endpoints_);
+    for (auto e = c.first(); e; e = c.next()) {
+      endpoint ep = parse_endpoint(e->value);
+      if (!active_only || ep.status == endpoint_status::active) {
+        result.push_back(std::move(ep));
+      }
+    }
+    return result;
+  }
+
+  // The active endpoints as of txn, re-read only when another change (in this
+  // process or another) moved the configuration version on.
+  std::shared_ptr<const std::vector<endpoint>> active_endpoints(
+      const transaction& txn) {
+    const std::uint64_t version = config_version(txn);
+    std::lock_guard lock(cache_mutex_);
+    if (!active_cache_ || version != cache_version_) {
+      active_cache_ =
+          std::make_shared<const std::vector<endpoint>>(read_endpoints(txn, true));
+      cache_version_ = version;
+    }
+    return active_cache_;
+  }
+
+  // An earlier event with the same key, still within the window.
+  std::optional<emit_outcome> repeated(const transaction& txn,
+                                       const emit_request& request) {
+    const auto value = txn.get(idempotency_, request.idempotency_key);
+    if (!value) return std::nullopt;
+    storage::reader r(*value);
+    const id128 event = r.id();
+    const auto created = static_cast<std::int64_t>(r.u64());
+    if (request.created_ms - created >= idempotency_window_ms_) return std::nullopt;
+    return emit_outcome{event, true, 0};
+  }
+
+  emit_outcome append_one(transaction& txn, const emit_request& request,
+                          const fanout_planner& planner,
+                          const std::vector<endpoint>& active) {
+    const bool keyed = !request.idempotency_key.empty();
+    if (keyed) {
+      if (auto earlier = repeated(txn, request)) return *earlier;
+    }
+
+    const fanout plan = planner(request, active);
+    for (std::size_t i = 0; i < plan.bodies.size(); ++i) {
+      txn.put(bodies_, storage::body_key(request.id, static_cast<std::uint8_t>(i)),
+              plan.bodies[i]);
+    }
+    for (const delivery& d : plan.deliveries) {
+      txn.put(deliveries_, storage::delivery_key(d.event, d.endpoint),
+              storage::encode_delivery(d));
+      txn.put(due_, storage::due_key(d.due_ms, d.event, d.endpoint), {});
+    }
+
+    const stored_event event{request.id, request.type, request.created_ms,
+                             request.envelope,
+                             static_cast<std::uint32_t>(plan.deliveries.size())};
+    txn.put(events_, request.id.raw(), storage::encode_event(event), MDB_NOOVERWRITE);
+    if (plan.deliveries.empty()) {
+      txn.put(completed_, storage::time_key(request.created_ms, request.id.raw()), {});
+    }
+
+    if (keyed) {
+      std::string value(request.id.raw());
+      storage::put_u64(value, static_cast<std::uint64_t>(request.created_ms));
+      txn.put(idempotency_, request.idempotency_key, value);
+      txn.put(idempotency_time_,
+              storage::time_key(request.created_ms, request.idempotency_key), {});
+    }
+    return {request.id, false, plan.deliveries.size()};
+  }
+
+  void erase_prefix(transaction& txn, MDB_dbi dbi, std::string_view prefix) {
+    cursor c(txn, dbi);
+    for (auto e = c.seek(prefix); e && has_prefix(e->key, prefix); e = c.seek(prefix)) {
+      c.erase_current();
+    }
+  }
+
+  void sweep_events(transaction& txn, const sweep_rules& rules, sweep_result& result) {
+    const std::int64_t cutoff = rules.now_ms - rules.retention_ms;
+    cursor c(txn, completed_);
+    for (auto e = c.first(); e; e = c.first()) {
+      storage::reader key(e->key);
+      if (static_cast<std::int64_t>(key.u64()) >= cutoff) break;
+      if (result.events >= rules.max_removals) {
+        result.more = true;
+        break;
+      }
+      const std::string event(key.rest());
+      c.erase_current();
+      txn.erase(events_, event);
+      erase_prefix(txn, bodies_, event);
+      erase_prefix(txn, deliveries_, event);
+      ++result.events;
+    }
+  }
+
+  void sweep_idempotency(transaction& txn, const sweep_rules& rules,
+                         sweep_result& result) {
+    const std::int64_t cutoff = rules.now_ms - rules.idempotency_ms;
+    cursor c(txn, idempotency_time_);
+    for (auto e = c.first(); e; e = c.first()) {
+      storage::reader key(e->key);
+      const auto created = static_cast<std::int64_t>(key.u64());
+      if (created >= cutoff) break;
+      if (result.idempotency_keys >= rules.max_removals) {
+        result.more = true;
+        break;
+      }
+      const std::string idempotency_key(key.rest());
+      c.erase_current();
+
+      // The key may have been used again since; only its expired use goes.
+      const auto value = txn.get(idempotency_, idempotency_key);
+      if (value) {
+        storage::reader r(*value);
+        r.id();
+        if (static_cast<std::int64_t>(r.u64()) == created) {
+          txn.erase(idempotency_, idempotency_key);
+        }
+      }
+      ++result.idempotency_keys;
+    }
+  }
+
+  storage::environment env_;
+  const std::int64_t idempotency_window_ms_;
+  MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
+          due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0;
+
+  std::mutex cache_mutex_;
+  std::uint64_t cache_version_ = 0;  // guarded by cache_mutex_
+  std::shared_ptr<const std::vector<endpoint>> active_cache_;  // guarded by it too
+};
+
+}  // namespace
+
+std::string_view to_string(delivery_status status) {
+  switch (status) {
+    case delivery_status::pending: return "pending";
+    case delivery_status::in_flight: return "in_flight";
+    case delivery_status::succeeded: return "succeeded";
+    case delivery_status::failed: return "failed";
+    case delivery_status::dead_lettered: return "dead_lettered";
+    case delivery_status::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::unique_ptr<store> open_lmdb_store(const lmdb_store_options& options) {
+  return std::make_unique<lmdb_store>(options);
+}
+
+}  // namespace protekt
