@@ -253,7 +253,7 @@ void register_engine(py::module_& m) {
              std::optional<stored_event> found;
              {
                py::gil_scoped_release release;
-               found = e.storage().find_event(key);
+               found = e.find_event(key);
              }
              if (!found) return py::none();
              return py::make_tuple(found->id.to_string(kEventPrefix), found->type,
@@ -266,7 +266,7 @@ void register_engine(py::module_& m) {
              std::vector<delivery> found;
              {
                py::gil_scoped_release release;
-               found = e.storage().deliveries_of(key);
+               found = e.deliveries_of(key);
              }
              py::list result;
              for (const delivery& d : found) result.append(delivery_tuple(d));
@@ -278,7 +278,7 @@ void register_engine(py::module_& m) {
              std::optional<std::string> body;
              {
                py::gil_scoped_release release;
-               body = e.storage().body_of(key, static_cast<std::uint8_t>(shape));
+               body = e.body_of(key, static_cast<std::uint8_t>(shape));
              }
              if (!body) return py::none();
              return py::bytes(*body);
@@ -288,14 +288,14 @@ void register_engine(py::module_& m) {
              std::vector<delivery> found;
              {
                py::gil_scoped_release release;
-               found = e.storage().due(now_ms, limit);
+               found = e.due(now_ms, limit);
              }
              py::list result;
              for (const delivery& d : found) result.append(delivery_tuple(d));
              return result;
            })
       .def(
-          "pending_count", [](engine& e) { return e.storage().pending_count(); },
+          "pending_count", [](engine& e) { return e.pending_count(); },
           py::call_guard<py::gil_scoped_release>())
       .def("sweep",
            [](engine& e) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -111,7 +112,12 @@ class engine {
   std::shared_ptr<emit_ticket> emit(std::string type, event_data data,
                                     std::string idempotency_key = {});
 
-  store& storage() noexcept { return *store_; }
+  // ---- reading what is stored (THROW not_found_error only where stated)
+  std::optional<stored_event> find_event(const id128& id);
+  std::vector<delivery> deliveries_of(const id128& event);
+  std::optional<std::string> body_of(const id128& event, std::uint8_t shape);
+  std::vector<delivery> due(std::int64_t now_ms, std::size_t limit);
+  std::uint64_t pending_count();
 
   // Removes what retention no longer keeps; runs by itself every sweep_interval.
   sweep_result sweep();
@@ -131,17 +137,18 @@ class engine {
   void run_writer();
   void commit_batch(std::vector<queued>& batch);
   fanout plan(const emit_request& request, std::span<const endpoint> active) const;
-  void check_open() const;
+  // Holds the store open for one call. THROWS closed_error after close().
+  std::shared_lock<std::shared_mutex> open_lock() const;
 
   const engine_options options_;
-  std::unique_ptr<store> store_;
+  mutable std::shared_mutex lifecycle_;  // shared by calls, unique to close()
+  std::unique_ptr<store> store_;         // guarded by lifecycle_; null once closed
   id_generator ids_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::vector<queued> queue_;  // guarded by queue_mutex_
   bool stopping_ = false;      // guarded by queue_mutex_
-  bool closed_ = false;        // guarded by queue_mutex_
   std::thread writer_;
 
   std::mutex dispatcher_mutex_;

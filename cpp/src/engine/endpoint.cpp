@@ -171,8 +171,7 @@ void validate(const endpoint& e, const validation_rules& rules) {
   }
 }
 
-// ---- JSON
-// ----------------------------------------------------------------------------
+// ---- JSON ------------------------------------------------------------------------
 
 void to_json(json& j, const endpoint& e) {
   json include = json::array();

@@ -39,8 +39,7 @@ void ensure_secret(endpoint& e) {
 
 }  // namespace
 
-// ---- emit_ticket
-// ---------------------------------------------------------------------
+// ---- emit_ticket -----------------------------------------------------------------
 
 bool emit_ticket::ready() const {
   std::lock_guard lock(mutex_);
@@ -91,8 +90,7 @@ void emit_ticket::finish(std::unique_lock<std::mutex>& lock) {
   for (const auto& callback : callbacks) callback();
 }
 
-// ---- engine: lifecycle
-// ---------------------------------------------------------------
+// ---- engine: lifecycle -----------------------------------------------------------
 
 engine::engine(engine_options options) : options_(std::move(options)) {
   if (options_.max_batch == 0) refuse("max_batch", "must be at least 1");
@@ -109,26 +107,30 @@ engine::~engine() {
 void engine::close() {
   {
     std::lock_guard lock(queue_mutex_);
-    if (closed_) return;
     stopping_ = true;
   }
   queue_ready_.notify_all();
-  if (writer_.joinable()) writer_.join();
+
+  // The writer commits what is queued before it stops; then calls in progress end,
+  // and the store (the directory) is released.
+  if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) {
+    writer_.join();
+  }
   unlock_dispatcher();
-  std::lock_guard lock(queue_mutex_);
-  closed_ = true;
+  std::unique_lock lock(lifecycle_);
+  store_.reset();
 }
 
-void engine::check_open() const {
-  std::lock_guard lock(const_cast<std::mutex&>(queue_mutex_));
-  if (stopping_) throw closed_error("the engine is closed");
+std::shared_lock<std::shared_mutex> engine::open_lock() const {
+  std::shared_lock lock(lifecycle_);
+  if (!store_) throw closed_error("the engine is closed");
+  return lock;
 }
 
-// ---- engine: endpoints
-// ---------------------------------------------------------------
+// ---- engine: endpoints -----------------------------------------------------------
 
 endpoint engine::create_endpoint(const json& spec) {
-  check_open();
+  const auto open = open_lock();
   for (const char* field : kFixedFields) {
     if (spec.contains(field)) refuse(field, "is set by the engine, not by the caller");
   }
@@ -143,7 +145,7 @@ endpoint engine::create_endpoint(const json& spec) {
 }
 
 endpoint engine::update_endpoint(const id128& id, const json& changes) {
-  check_open();
+  const auto open = open_lock();
   if (!changes.is_object()) refuse("changes", "must be an object of fields to change");
   for (const char* field : kFixedFields) {
     if (changes.contains(field)) {
@@ -167,7 +169,7 @@ endpoint engine::update_endpoint(const id128& id, const json& changes) {
 
 endpoint engine::change_status(const id128& id, endpoint_action action,
                                bool skip_verification) {
-  check_open();
+  const auto open = open_lock();
   return store_->update_endpoint(id, [&](const std::optional<endpoint>& current) {
     if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
     endpoint e = *current;
@@ -208,7 +210,7 @@ endpoint engine::change_status(const id128& id, endpoint_action action,
 
 endpoint engine::rotate_secret(const id128& id, const std::string& secret,
                                std::optional<std::chrono::milliseconds> grace) {
-  check_open();
+  const auto open = open_lock();
   const std::string next = secret.empty() ? hmac_key::generate().to_string()
                                           : hmac_key::parse(secret).to_string();
   const auto grace_ms = grace.value_or(options_.secret_grace).count();
@@ -238,22 +240,21 @@ endpoint engine::rotate_secret(const id128& id, const std::string& secret,
 }
 
 bool engine::delete_endpoint(const id128& id) {
-  check_open();
+  const auto open = open_lock();
   return store_->erase_endpoint(id);
 }
 
 std::optional<endpoint> engine::find_endpoint(const id128& id) {
-  check_open();
+  const auto open = open_lock();
   return store_->find_endpoint(id);
 }
 
 std::vector<endpoint> engine::list_endpoints() {
-  check_open();
+  const auto open = open_lock();
   return store_->list_endpoints();
 }
 
-// ---- engine: events
-// ------------------------------------------------------------------
+// ---- engine: events --------------------------------------------------------------
 
 std::shared_ptr<emit_ticket> engine::emit(std::string type, event_data data,
                                           std::string idempotency_key) {
@@ -377,16 +378,41 @@ void engine::commit_batch(std::vector<queued>& batch) {
   batch.clear();
 }
 
+std::optional<stored_event> engine::find_event(const id128& id) {
+  const auto open = open_lock();
+  return store_->find_event(id);
+}
+
+std::vector<delivery> engine::deliveries_of(const id128& event) {
+  const auto open = open_lock();
+  return store_->deliveries_of(event);
+}
+
+std::optional<std::string> engine::body_of(const id128& event, std::uint8_t shape) {
+  const auto open = open_lock();
+  return store_->body_of(event, shape);
+}
+
+std::vector<delivery> engine::due(std::int64_t now_ms, std::size_t limit) {
+  const auto open = open_lock();
+  return store_->due(now_ms, limit);
+}
+
+std::uint64_t engine::pending_count() {
+  const auto open = open_lock();
+  return store_->pending_count();
+}
+
 sweep_result engine::sweep() {
+  const auto open = open_lock();
   return store_->sweep(
       {unix_now_ms(), options_.retention.count(), options_.idempotency_window.count()});
 }
 
-// ---- engine: dispatcher lock
-// ---------------------------------------------------------
+// ---- engine: dispatcher lock -----------------------------------------------------
 
 bool engine::try_lock_dispatcher() {
-  check_open();
+  const auto open = open_lock();
   std::lock_guard lock(dispatcher_mutex_);
   if (dispatcher_lock_fd_ >= 0) return true;
 

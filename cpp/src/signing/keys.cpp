@@ -73,8 +73,7 @@ std::string random_bytes(std::size_t count) {
   return out;
 }
 
-// ---- hmac_key
-// ------------------------------------------------------------------------
+// ---- hmac_key --------------------------------------------------------------------
 
 hmac_key::hmac_key(std::string raw)
     : bytes_(new std::string(std::move(raw)), wiping_deleter{}) {}
@@ -105,8 +104,7 @@ std::string hmac_key::to_string() const {
   return text;
 }
 
-// ---- ed25519_private_key
-// -------------------------------------------------------------
+// ---- ed25519_private_key ---------------------------------------------------------
 
 ed25519_private_key::ed25519_private_key(std::shared_ptr<EVP_PKEY> pkey)
     : pkey_(std::move(pkey)) {}
@@ -149,8 +147,7 @@ ed25519_public_key ed25519_private_key::public_key() const {
   return ed25519_public_key(wrap(key));
 }
 
-// ---- ed25519_public_key
-// --------------------------------------------------------------
+// ---- ed25519_public_key ----------------------------------------------------------
 
 ed25519_public_key::ed25519_public_key(std::shared_ptr<EVP_PKEY> pkey)
     : pkey_(std::move(pkey)) {}

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -47,18 +48,44 @@ void check(int rc, std::string_view what) {
                               advice(rc) + "; nothing committed before is affected");
 }
 
-// ---- environment
-// ---------------------------------------------------------------------
+// ---- environment -----------------------------------------------------------------
+
+std::shared_ptr<environment> open_environment(const environment_options& options) {
+  static std::mutex mutex;
+  static auto* open =
+      new std::map<std::pair<dev_t, ino_t>, std::weak_ptr<environment>>();
+
+  std::error_code ec;
+  if (std::filesystem::create_directories(options.directory, ec)) {
+    ::chmod(options.directory.c_str(), 0700);
+  }
+  struct stat info {};
+  if (ec || ::stat(options.directory.c_str(), &info) != 0) {
+    const int code = ec ? ec.value() : errno;
+    throw storage_error(code, "could not open the data directory " +
+                                  options.directory.string() + ": " +
+                                  std::strerror(code));
+  }
+
+  std::lock_guard lock(mutex);
+  auto& slot = (*open)[{info.st_dev, info.st_ino}];
+  if (auto env = slot.lock()) return env;
+  auto env = std::make_shared<environment>(options);
+  slot = env;
+  return env;
+}
 
 environment::environment(const environment_options& options)
     : directory_(options.directory), max_map_size_(options.max_map_size) {
+  // A directory made here holds secrets: only its owner may enter it.
   std::error_code ec;
-  std::filesystem::create_directories(directory_, ec);
+  if (std::filesystem::create_directories(directory_, ec)) {
+    ::chmod(directory_.c_str(), 0700);
+  }
   if (ec) {
     throw storage_error(ec.value(), "could not create the data directory " +
                                         directory_.string() + ": " + ec.message());
   }
-  ::chmod(directory_.c_str(), 0700);
 
   check(mdb_env_create(&env_), "create an LMDB environment");
   try {
@@ -126,8 +153,7 @@ void environment::adopt_external_growth() {
   check(mdb_env_set_mapsize(env_, 0), "adopt the map size another process set");
 }
 
-// ---- transaction
-// ---------------------------------------------------------------------
+// ---- transaction -----------------------------------------------------------------
 
 transaction::transaction(environment& env, bool write) {
   while (true) {
@@ -190,8 +216,7 @@ bool transaction::erase(MDB_dbi dbi, std::string_view key) {
   return true;
 }
 
-// ---- cursor
-// --------------------------------------------------------------------------
+// ---- cursor ----------------------------------------------------------------------
 
 cursor::cursor(const transaction& txn, MDB_dbi dbi) {
   check(mdb_cursor_open(txn.native(), dbi, &cursor_), "open a cursor");

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string_view>
@@ -33,6 +34,12 @@ struct environment_options {
 };
 
 class transaction;
+class environment;
+
+// The environment of a directory, shared by everything in this process that opens it:
+// LMDB must not have one file open twice in a process (closing either would drop the
+// other's locks). THROWS storage_error.
+std::shared_ptr<environment> open_environment(const environment_options& options);
 
 // One LMDB environment (data.mdb and lock.mdb in a directory). Thread-safe; shared by
 // every transaction opened on it, which must all end before it is destroyed.

@@ -24,7 +24,9 @@ bool has_prefix(std::string_view key, std::string_view prefix) {
 class lmdb_store final : public store {
  public:
   explicit lmdb_store(const lmdb_store_options& options)
-      : env_({options.directory, options.initial_map_size, options.max_map_size, 16}),
+      : shared_env_(storage::open_environment(
+            {options.directory, options.initial_map_size, options.max_map_size, 16})),
+        env_(*shared_env_),
         idempotency_window_ms_(options.idempotency_window_ms) {
     env_.run_write([this](transaction& txn) {
       meta_ = env_.open_database(txn, "meta");
@@ -330,7 +332,8 @@ class lmdb_store final : public store {
     }
   }
 
-  storage::environment env_;
+  const std::shared_ptr<storage::environment> shared_env_;
+  storage::environment& env_;
   const std::int64_t idempotency_window_ms_;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0;
