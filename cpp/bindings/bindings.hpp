@@ -4,6 +4,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "protekt/events.hpp"
@@ -23,6 +25,10 @@ event_data to_event_data(py::handle data);
 
 // json.loads for bytes or str, with a faster path for ordinary UTF-8 JSON.
 py::object loads(py::handle body);
+
+// The decoded "payload" field of an application/x-www-form-urlencoded body; nullopt
+// for a body that is not such a form.
+std::optional<std::string> form_payload(std::string_view body);
 
 // The body of a verified webhook as JSON; a body that is not JSON raises
 // protekt.MalformedPayloadError from the decoder's error.

@@ -75,6 +75,12 @@ void translate(std::exception_ptr thrown) {
 
 py::object parse_payload(py::handle body) {
   try {
+    // A form body (docs/wire-format.md) carries the JSON in its payload field.
+    if (PyBytes_Check(body.ptr()) || PyUnicode_Check(body.ptr())) {
+      if (auto json = form_payload(bytes_view(body, "body"))) {
+        return loads(py::bytes(*json));
+      }
+    }
     return loads(body);
   } catch (py::error_already_set& e) {
     // Too deep a document ends json.loads with RecursionError: not JSON either.

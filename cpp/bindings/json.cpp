@@ -33,6 +33,13 @@ std::array<cached_key, kKeyCacheSize>& key_cache() {
   return *cache;
 }
 
+int hex_digit(char h) {
+  if (h >= '0' && h <= '9') return h - '0';
+  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+  return -1;
+}
+
 // Signals "let json.loads decide"; never leaves this file.
 struct give_up {};
 
@@ -265,13 +272,6 @@ class parser {
     return make_str(out, false);
   }
 
-  static int hex_digit(char h) {
-    if (h >= '0' && h <= '9') return h - '0';
-    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-    return -1;
-  }
-
   unsigned read_hex4() {
     if (end_ - pos_ < 4) throw give_up{};
     unsigned value = 0;
@@ -379,6 +379,32 @@ class parser {
 };
 
 }  // namespace
+
+std::optional<std::string> form_payload(std::string_view body) {
+  constexpr std::string_view kField = "payload=";
+  if (!body.starts_with(kField)) return std::nullopt;
+  body.remove_prefix(kField.size());
+  body = body.substr(0, body.find('&'));
+
+  std::string out;
+  out.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '+') {
+      out.push_back(' ');
+    } else if (body[i] == '%' && i + 2 < body.size()) {
+      const int high = hex_digit(body[i + 1]);
+      const int low = hex_digit(body[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out.push_back(static_cast<char>(high << 4 | low));
+      i += 2;
+    } else if (body[i] == '%') {
+      return std::nullopt;
+    } else {
+      out.push_back(body[i]);
+    }
+  }
+  return out;
+}
 
 py::object loads(py::handle body) {
   try {
