@@ -58,7 +58,12 @@ class notifier {
   void post(py::object callback) {
     {
       std::lock_guard lock(mutex_);
-      if (stopped_) return;
+      if (stopped_) {
+        // The interpreter is exiting; without the GIL the object cannot be
+        // released, so it is left for the process's end.
+        callback.release();
+        return;
+      }
       if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
       pending_.push_back(std::move(callback));
     }
