@@ -50,8 +50,8 @@ constexpr std::uint8_t kFullEnvelope = 0xff;
 
 // The engine's databases, in the order it opens them.
 constexpr std::array<const char*, 9> kDatabases = {
-    "meta",      "endpoints", "events",      "bodies",          "deliveries",
-    "due",       "completed", "idempotency", "idempotency_time",
+    "meta", "endpoints", "events",      "bodies",           "deliveries",
+    "due",  "completed", "idempotency", "idempotency_time",
 };
 
 void check(int rc, const std::string& what) {
@@ -129,9 +129,9 @@ std::string delivery_value(std::int64_t created_ms) {
   out.append(4, '\0');  // attempts, reserved
   put_u64(out, static_cast<std::uint64_t>(created_ms));
   put_u64(out, static_cast<std::uint64_t>(created_ms));  // due now
-  put_u64(out, 0);                                        // lease
-  put_u64(out, 0);                                        // completed
-  put_u32(out, 0);                                        // last HTTP status
+  put_u64(out, 0);                                       // lease
+  put_u64(out, 0);                                       // completed
+  put_u32(out, 0);                                       // last HTTP status
   return out;
 }
 
@@ -190,8 +190,7 @@ class raw_environment {
     MDB_txn* txn = nullptr;
     check(mdb_txn_begin(env_, nullptr, 0, &txn), "begin a write transaction");
     check(mdb_dbi_open(txn, "events", MDB_CREATE, &events_), "open events");
-    check(mdb_dbi_open(txn, "deliveries", MDB_CREATE, &deliveries_),
-          "open deliveries");
+    check(mdb_dbi_open(txn, "deliveries", MDB_CREATE, &deliveries_), "open deliveries");
     check(mdb_dbi_open(txn, "due", MDB_CREATE, &due_), "open due");
     check(mdb_txn_commit(txn), "commit the databases");
   }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "common/json_text.hpp"
@@ -34,11 +35,13 @@ const special_types& specials() {
   return *types;
 }
 
+// Encodes one value. The path to the value being encoded is kept as a stack of keys
+// and indexes and turned into text ("data.user.emails[2]") only for an error message.
 class encoder {
  public:
-  explicit encoder(std::string& out) : out_(out) {}
+  encoder(std::string& out, std::string root) : out_(out), root_(std::move(root)) {}
 
-  void value(py::handle v, const std::string& path, int depth) {
+  void value(py::handle v, int depth) {
     PyObject* o = v.ptr();
     if (o == Py_None) {
       out_.append("null");
@@ -47,27 +50,44 @@ class encoder {
     } else if (o == Py_False) {
       out_.append("false");
     } else if (PyUnicode_Check(o)) {
-      string(v, path);
+      string(v);
     } else if (PyLong_Check(o)) {
       integer(v);
     } else if (PyFloat_Check(o)) {
-      real(PyFloat_AS_DOUBLE(o), path);
+      real(PyFloat_AS_DOUBLE(o));
     } else if (PyDict_Check(o)) {
-      object(v, path, depth);
+      object(v, depth);
     } else if (PyList_Check(o) || PyTuple_Check(o)) {
-      array(v, path, depth);
+      array(v, depth);
     } else {
-      special(v, path);
+      special(v);
     }
   }
 
  private:
-  void string(py::handle v, const std::string& path) {
+  struct step {
+    PyObject* key;  // borrowed; null for a list index
+    Py_ssize_t index;
+  };
+
+  [[noreturn]] void fail(const std::string& message) const {
+    std::string path = root_;
+    for (const step& s : path_) {
+      if (s.key != nullptr) {
+        path += "." + py::str(s.key).cast<std::string>();
+      } else {
+        path += "[" + std::to_string(s.index) + "]";
+      }
+    }
+    refuse(path, message);
+  }
+
+  void string(py::handle v) {
     Py_ssize_t size = 0;
     const char* text = PyUnicode_AsUTF8AndSize(v.ptr(), &size);
     if (text == nullptr) {
       PyErr_Clear();
-      refuse(path, "is a str that is not valid Unicode (a lone surrogate)");
+      fail("is a str that is not valid Unicode (a lone surrogate)");
     }
     detail::append_json_string(out_, {text, static_cast<std::size_t>(size)});
   }
@@ -83,16 +103,16 @@ class encoder {
     }
   }
 
-  void real(double d, const std::string& path) {
-    if (!std::isfinite(d)) refuse(path, "is NaN or infinite, which JSON cannot hold");
+  void real(double d) {
+    if (!std::isfinite(d)) fail("is NaN or infinite, which JSON cannot hold");
     char* text = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
     if (text == nullptr) throw py::error_already_set();
     out_.append(text);
     PyMem_Free(text);
   }
 
-  void object(py::handle v, const std::string& path, int depth) {
-    if (depth >= kMaxDepth) refuse(path, "nests deeper than 64 levels");
+  void object(py::handle v, int depth) {
+    if (depth >= kMaxDepth) fail("nests deeper than 64 levels");
     out_.push_back('{');
     PyObject* key = nullptr;
     PyObject* item = nullptr;
@@ -100,45 +120,51 @@ class encoder {
     bool first = true;
     while (PyDict_Next(v.ptr(), &pos, &key, &item)) {
       if (!PyUnicode_Check(key)) {
-        refuse(path, "has a key of type " + type_name(key) + "; keys must be str");
+        fail("has a key of type " + type_name(key) + "; keys must be str");
       }
       if (!first) out_.push_back(',');
       first = false;
-      const std::string child = path + "." + py::str(key).cast<std::string>();
-      string(key, child);
+      path_.push_back({key, 0});
+      string(key);
       out_.push_back(':');
-      value(item, child, depth + 1);
+      value(item, depth + 1);
+      path_.pop_back();
     }
     out_.push_back('}');
   }
 
-  void array(py::handle v, const std::string& path, int depth) {
-    if (depth >= kMaxDepth) refuse(path, "nests deeper than 64 levels");
+  void array(py::handle v, int depth) {
+    if (depth >= kMaxDepth) fail("nests deeper than 64 levels");
     out_.push_back('[');
-    const py::sequence items = py::reinterpret_borrow<py::sequence>(v);
-    for (std::size_t i = 0; i < items.size(); ++i) {
+    const Py_ssize_t size = PySequence_Fast_GET_SIZE(v.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(v.ptr());
+    for (Py_ssize_t i = 0; i < size; ++i) {
       if (i > 0) out_.push_back(',');
-      value(items[i], path + "[" + std::to_string(i) + "]", depth + 1);
+      path_.push_back({nullptr, i});
+      value(items[i], depth + 1);
+      path_.pop_back();
     }
     out_.push_back(']');
   }
 
-  void special(py::handle v, const std::string& path) {
+  void special(py::handle v) {
     const special_types& types = specials();
     if (py::isinstance(v, types.datetime) || py::isinstance(v, types.date)) {
-      string(v.attr("isoformat")(), path);
+      string(v.attr("isoformat")());
     } else if (py::isinstance(v, types.uuid)) {
-      string(py::str(v), path);
+      string(py::str(v));
     } else {
-      refuse(path, "has type " + type_name(v.ptr()) +
-                       ", which is not JSON; use str, int, float, bool, None, list, "
-                       "dict, datetime or UUID");
+      fail("has type " + type_name(v.ptr()) +
+           ", which is not JSON; use str, int, float, bool, None, list, dict, "
+           "datetime or UUID");
     }
   }
 
   static std::string type_name(PyObject* o) { return Py_TYPE(o)->tp_name; }
 
   std::string& out_;
+  std::string root_;
+  std::vector<step> path_;
 };
 
 }  // namespace
@@ -153,7 +179,7 @@ event_data to_event_data(py::handle data) {
     if (!PyUnicode_Check(key)) refuse("data", "keys must be str");
     data_member member;
     member.key = py::str(key).cast<std::string>();
-    encoder(member.json).value(item, "data." + member.key, 0);
+    encoder(member.json, "data." + member.key).value(item, 0);
     result.members.push_back(std::move(member));
   }
   return result;

@@ -193,6 +193,8 @@ class EmitHandle:
     event loop.
     """
 
+    __slots__ = ("_ticket", "_type")
+
     def __init__(self, ticket: _core.Ticket, type_: str) -> None:
         self._ticket = ticket
         self._type = type_
@@ -406,14 +408,18 @@ class Engine:
         self, type: str, /, *, idempotency_key: str | None = None, **data: Any
     ) -> EmitHandle:
         """As ``emit``, but returns at once with a handle to wait on or await."""
-        if not isinstance(type, str):
+        if type.__class__ is not str and not isinstance(type, str):
             raise ValidationError("the event type must be a str", field="type")
-        if idempotency_key is not None and not isinstance(idempotency_key, str):
+        if idempotency_key is None:
+            idempotency_key = ""
+        elif not isinstance(idempotency_key, str):
             raise ValidationError(
                 "idempotency_key must be a str", field="idempotency_key"
             )
-        ticket = self._native_engine().emit(type, data, idempotency_key or "")
-        return EmitHandle(ticket, type)
+        native = self._native
+        if native is None:
+            raise EngineClosedError("the engine is closed")
+        return EmitHandle(native.emit(type, data, idempotency_key), type)
 
     def get_event(self, event_id: str) -> dict[str, Any]:
         """The stored envelope of an event: ``id``, ``type``, ``timestamp``,

@@ -307,14 +307,15 @@ TEST_F(EndpointJson, TreatsNullAsAbsent) {
 }
 
 TEST_F(EndpointJson, SortsEventsAndDropsRepeats) {
-  const endpoint e = endpoint_from_json(json{
-      {"events", {"user.registered", "user.login.failed", "user.registered"}}});
-  EXPECT_EQ(e.events, (std::vector<std::string>{"user.login.failed", "user.registered"}));
+  const endpoint e = endpoint_from_json(
+      json{{"events", {"user.registered", "user.login.failed", "user.registered"}}});
+  EXPECT_EQ(e.events,
+            (std::vector<std::string>{"user.login.failed", "user.registered"}));
 }
 
 TEST_F(EndpointJson, LowerCasesTheApiTokenHeader) {
-  const endpoint e = endpoint_from_json(
-      json{{"auth", {{"type", "api_token"}, {"header", "X-Api-Token"}, {"value", "v"}}}});
+  const endpoint e = endpoint_from_json(json{
+      {"auth", {{"type", "api_token"}, {"header", "X-Api-Token"}, {"value", "v"}}}});
   EXPECT_EQ(std::get<api_token_auth>(e.auth).header, "x-api-token");
 }
 

@@ -19,7 +19,9 @@ constexpr std::size_t kTextChars = 26;
 // Generates ids, each from a fresh generator so that its random part is new.
 class Ids : public ::testing::Test {
  protected:
-  id128 make(std::int64_t now_ms = kNewYear2026Ms) { return id_generator().next(now_ms); }
+  id128 make(std::int64_t now_ms = kNewYear2026Ms) {
+    return id_generator().next(now_ms);
+  }
 };
 
 TEST_F(Ids, RoundTripThroughTheirText) {

@@ -27,8 +27,8 @@ std::string form_decode(std::string_view text) {
     if (text[i] == '+') {
       out.push_back(' ');
     } else if (text[i] == '%' && i + 2 < text.size()) {
-      out.push_back(
-          static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      out.push_back(static_cast<char>(
+          std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
     } else {
       out.push_back(text[i]);
@@ -46,7 +46,7 @@ class Envelope : public ::testing::Test {
         {"user", R"({"id":"u_1","email":"ada@example.com","name":"Ada"})"},
         {"ip", R"("203.0.113.9")"},
         {"device", R"({"browser":"Firefox","os":"Linux"})"},
-        {"user_agent", R"("Mozilla/5.0 (X11; Linux x86_64)")"},
+        {"user_agent", R"ua("Mozilla/5.0 (X11; Linux x86_64)")ua"},
         {"location", R"({"country":"NZ"})"},
         {"reason", R"("wrong password")"},
     };
@@ -153,15 +153,15 @@ TEST(Rfc3339Ms, WritesAKnownInstantWithItsMilliseconds) {
   EXPECT_EQ(rfc3339_ms(951782400007), "2000-02-29T00:00:00.007Z");
 }
 
-std::string quoted(std::string_view text) {
+std::string as_json_string(std::string_view text) {
   std::string out;
   append_json_string(out, text);
   return out;
 }
 
 TEST(AppendJsonString, QuotesPlainText) {
-  EXPECT_EQ(quoted("login"), R"("login")");
-  EXPECT_EQ(quoted(""), R"("")");
+  EXPECT_EQ(as_json_string("login"), R"("login")");
+  EXPECT_EQ(as_json_string(""), R"("")");
 }
 
 TEST(AppendJsonString, AppendsToWhatIsThere) {
@@ -171,22 +171,22 @@ TEST(AppendJsonString, AppendsToWhatIsThere) {
 }
 
 TEST(AppendJsonString, EscapesQuotesAndBackslashes) {
-  EXPECT_EQ(quoted(R"(a"b\c)"), R"("a\"b\\c")");
+  EXPECT_EQ(as_json_string(R"(a"b\c)"), R"("a\"b\\c")");
 }
 
 TEST(AppendJsonString, EscapesControlCharacters) {
-  EXPECT_EQ(quoted("\n\r\t\b\f"), R"("\n\r\t\b\f")");
-  EXPECT_EQ(quoted(std::string("\x00\x01\x1f", 3)), R"("\u0000\u0001\u001f")");
+  EXPECT_EQ(as_json_string("\n\r\t\b\f"), R"("\n\r\t\b\f")");
+  EXPECT_EQ(as_json_string(std::string("\x00\x01\x1f", 3)), R"("\u0000\u0001\u001f")");
 }
 
 TEST(AppendJsonString, CopiesUtf8AndDeleteUnchanged) {
-  EXPECT_EQ(quoted("caf\xc3\xa9\x7f"), "\"caf\xc3\xa9\x7f\"");
+  EXPECT_EQ(as_json_string("caf\xc3\xa9\x7f"), "\"caf\xc3\xa9\x7f\"");
 }
 
 TEST(AppendJsonString, WritesWhatAJsonParserReadsBack) {
   constexpr char kText[] = "tab\there \"q\" \\ nul:\x00 end";
   const std::string text(kText, sizeof kText - 1);
-  EXPECT_EQ(json::parse(quoted(text)).get<std::string>(), text);
+  EXPECT_EQ(json::parse(as_json_string(text)).get<std::string>(), text);
 }
 
 }  // namespace
