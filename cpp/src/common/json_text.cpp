@@ -1,5 +1,7 @@
 #include "common/json_text.hpp"
 
+#include "common/civil_time.hpp"
+
 namespace protekt::detail {
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -31,20 +33,6 @@ void append_json_string(std::string& out, std::string_view text) {
 
 namespace {
 
-// The proleptic Gregorian date of a day count since 1970-01-01, by the well-known
-// era-based method: no tables, no time zone database, no locks.
-void civil_from_days(std::int64_t days, int& year, int& month, int& day) {
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  year = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2));
-}
-
 void put_digits(char* at, int value, int width) {
   for (int i = width - 1; i >= 0; --i) {
     at[i] = static_cast<char>('0' + value % 10);
@@ -62,13 +50,12 @@ std::string rfc3339_ms(std::int64_t unix_ms) {
     in_day += ms_per_day;
     --days;
   }
-  int year = 0, month = 0, day = 0;
-  civil_from_days(days, year, month, day);
+  const civil_date date = civil_from_days(days);
 
   std::string text = "0000-00-00T00:00:00.000Z";
-  put_digits(&text[0], year, 4);
-  put_digits(&text[5], month, 2);
-  put_digits(&text[8], day, 2);
+  put_digits(&text[0], date.year, 4);
+  put_digits(&text[5], date.month, 2);
+  put_digits(&text[8], date.day, 2);
   put_digits(&text[11], static_cast<int>(in_day / 3'600'000), 2);
   put_digits(&text[14], static_cast<int>(in_day / 60'000 % 60), 2);
   put_digits(&text[17], static_cast<int>(in_day / 1000 % 60), 2);
