@@ -21,13 +21,13 @@
 
 namespace protekt {
 
-enum class delivery_status : std::uint8_t {
-  pending = 0,        // waiting for its due time
-  in_flight = 1,      // leased by a dispatcher
-  succeeded = 2,      // a 2xx answer
-  failed = 3,         // retries exhausted, no dead-letter queue
-  dead_lettered = 4,  // retries exhausted, kept for replay
-  cancelled = 5,      // its endpoint was deleted or disabled
+enum class delivery_status : std::uint8_t {  // docs/storage.md, "deliveries"
+  pending = 0,                               // waiting for its due time
+  in_flight = 1,                             // leased by a dispatcher
+  succeeded = 2,                             // a 2xx answer
+  failed = 3,                                // retries exhausted, no dead-letter queue
+  dead_lettered = 4,                         // retries exhausted, kept for replay
+  cancelled = 5,                             // its endpoint was deleted or disabled
 };
 
 std::string_view to_string(delivery_status status);
@@ -47,6 +47,19 @@ struct delivery {
   std::int64_t completed_ms = 0;
   std::int32_t last_status = 0;  // HTTP status of the last attempt, or 0
 };
+
+// One attempt at a delivery, as the attempt log keeps it.
+struct attempt {
+  std::uint16_t number = 0;  // 1 for the first attempt
+  std::int64_t started_ms = 0;
+  std::int32_t duration_ms = 0;
+  std::int32_t status = 0;       // HTTP status, or 0 when no response came
+  std::string error_class;       // "" for a response; "timeout", "tls", "refused", ...
+  std::string error;             // what went wrong, for people
+  std::string response_excerpt;  // the first kMaxExcerpt bytes of the response body
+};
+
+inline constexpr std::size_t kMaxExcerpt = 1024;
 
 // One event to append, as emit() built it.
 struct emit_request {
@@ -126,6 +139,26 @@ class store {
   // rest of the queue.
   virtual std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) = 0;
   virtual std::uint64_t pending_count() = 0;
+
+  // Takes up to limit deliveries due by now_ms for one dispatcher: each becomes
+  // in_flight until now_ms + lease_ms, and its place in the due index moves to that
+  // time, so that the deliveries of a dispatcher that dies are taken again when their
+  // lease ends (delivery is at least once). Earliest first.
+  virtual std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
+                                      std::size_t limit) = 0;
+
+  // Stores a delivery's new state and, when given, the attempt that led to it, in
+  // one transaction. updated.due_ms is the next attempt's time while it is pending.
+  // A delivery that becomes finished (succeeded, failed, dead-lettered, cancelled)
+  // counts down its event's pending deliveries; the last one finishes the event.
+  // Returns false when the delivery no longer exists (its event was swept).
+  virtual bool record_outcome(const delivery& updated,
+                              const std::optional<attempt>& attempt) = 0;
+
+  virtual std::optional<delivery> find_delivery(const id128& event,
+                                                const id128& endpoint) = 0;
+  virtual std::vector<attempt> attempts_of(const id128& event,
+                                           const id128& endpoint) = 0;
 
   // ---- retention
   virtual sweep_result sweep(const sweep_rules& rules) = 0;

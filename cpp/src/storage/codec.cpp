@@ -91,6 +91,50 @@ delivery decode_delivery(std::string_view key, std::string_view value) {
   return d;
 }
 
+std::string attempt_key(const id128& event, const id128& endpoint, std::uint16_t n) {
+  std::string key = delivery_key(event, endpoint);
+  put_u16(key, n);
+  return key;
+}
+
+std::string encode_attempt(const attempt& a) {
+  const std::string_view error_class = std::string_view(a.error_class).substr(0, 255);
+  const std::string_view error = std::string_view(a.error).substr(0, 65535);
+  const std::string_view excerpt =
+      std::string_view(a.response_excerpt).substr(0, kMaxExcerpt);
+  std::string out;
+  out.reserve(20 + error_class.size() + error.size() + excerpt.size());
+  put_u64(out, static_cast<std::uint64_t>(a.started_ms));
+  put_u32(out, static_cast<std::uint32_t>(a.duration_ms));
+  put_u32(out, static_cast<std::uint32_t>(a.status));
+  out.push_back(static_cast<char>(error_class.size()));
+  out.append(error_class);
+  put_u16(out, static_cast<std::uint16_t>(error.size()));
+  out.append(error);
+  out.append(excerpt);
+  return out;
+}
+
+attempt decode_attempt(std::string_view key, std::string_view value) {
+  reader k(key);
+  k.id();
+  k.id();
+  reader v(value);
+  attempt a;
+  a.number = k.u16();
+  a.started_ms = static_cast<std::int64_t>(v.u64());
+  a.duration_ms = static_cast<std::int32_t>(v.u32());
+  a.status = static_cast<std::int32_t>(v.u32());
+  a.error_class = v.bytes(v.u8());
+  a.error = v.bytes(v.u16());
+  a.response_excerpt = v.rest();
+  return a;
+}
+
+bool is_finished(delivery_status status) {
+  return status != delivery_status::pending && status != delivery_status::in_flight;
+}
+
 std::string encode_event(const stored_event& e) {
   std::string out;
   out.reserve(16 + e.type.size() + e.envelope.size());

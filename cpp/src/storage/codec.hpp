@@ -68,6 +68,14 @@ std::string body_key(const id128& event, std::uint8_t shape);
 std::string encode_delivery(const delivery& d);
 delivery decode_delivery(std::string_view key, std::string_view value);
 
+// attempts: delivery key + attempt number
+std::string attempt_key(const id128& event, const id128& endpoint, std::uint16_t n);
+std::string encode_attempt(const attempt& a);
+attempt decode_attempt(std::string_view key, std::string_view value);
+
+// Whether a delivery in this status is finished.
+bool is_finished(delivery_status status);
+
 // events: version, type, created time, pending count, then the envelope.
 std::string encode_event(const stored_event& e);
 stored_event decode_event(std::string_view key, std::string_view value);

@@ -38,6 +38,7 @@ class lmdb_store final : public store {
       completed_ = env_.open_database(txn, "completed");
       idempotency_ = env_.open_database(txn, "idempotency");
       idempotency_time_ = env_.open_database(txn, "idempotency_time");
+      attempts_ = env_.open_database(txn, "attempts");
       check_format(txn);
     });
   }
@@ -144,6 +145,86 @@ class lmdb_store final : public store {
     MDB_stat stat;
     storage::check(mdb_stat(txn.native(), due_, &stat), "count the queue");
     return stat.ms_entries;
+  }
+
+  std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
+                              std::size_t limit) override {
+    std::vector<delivery> taken;
+    env_.run_write([&](transaction& txn) {
+      taken.clear();
+
+      // Collect first: the due index is rewritten below.
+      std::vector<std::string> keys;
+      {
+        cursor c(txn, due_);
+        for (auto e = c.first(); e && keys.size() < limit; e = c.next()) {
+          if (static_cast<std::int64_t>(storage::reader(e->key).u64()) > now_ms) break;
+          keys.emplace_back(e->key);
+        }
+      }
+      for (const std::string& due_key : keys) {
+        const std::string_view delivery_key = std::string_view(due_key).substr(8);
+        const auto record = txn.get(deliveries_, delivery_key);
+        txn.erase(due_, due_key);
+        if (!record) continue;
+        delivery d = storage::decode_delivery(delivery_key, *record);
+        d.status = delivery_status::in_flight;
+        d.lease_until_ms = d.due_ms = now_ms + lease_ms;
+        put_delivery(txn, d);
+        taken.push_back(d);
+      }
+    });
+    return taken;
+  }
+
+  bool record_outcome(const delivery& updated,
+                      const std::optional<attempt>& attempt) override {
+    bool found = false;
+    env_.run_write([&](transaction& txn) {
+      const std::string key = storage::delivery_key(updated.event, updated.endpoint);
+      const auto record = txn.get(deliveries_, key);
+      found = record.has_value();
+      if (!found) return;
+      const delivery current = storage::decode_delivery(key, *record);
+
+      // Out of the due index at its old time; back in at its new one if pending.
+      if (!storage::is_finished(current.status)) {
+        txn.erase(due_,
+                  storage::due_key(current.due_ms, current.event, current.endpoint));
+      }
+      delivery next = updated;
+      if (storage::is_finished(next.status)) next.due_ms = 0;
+      put_delivery(txn, next);
+      if (attempt) {
+        txn.put(attempts_,
+                storage::attempt_key(next.event, next.endpoint, attempt->number),
+                storage::encode_attempt(*attempt));
+      }
+      if (storage::is_finished(next.status) && !storage::is_finished(current.status)) {
+        count_down(txn, next.event, next.completed_ms);
+      }
+    });
+    return found;
+  }
+
+  std::optional<delivery> find_delivery(const id128& event,
+                                        const id128& endpoint) override {
+    transaction txn(env_, false);
+    const std::string key = storage::delivery_key(event, endpoint);
+    const auto record = txn.get(deliveries_, key);
+    if (!record) return std::nullopt;
+    return storage::decode_delivery(key, *record);
+  }
+
+  std::vector<attempt> attempts_of(const id128& event, const id128& endpoint) override {
+    transaction txn(env_, false);
+    const std::string prefix = storage::delivery_key(event, endpoint);
+    std::vector<attempt> result;
+    cursor c(txn, attempts_);
+    for (auto e = c.seek(prefix); e && has_prefix(e->key, prefix); e = c.next()) {
+      result.push_back(storage::decode_attempt(e->key, e->value));
+    }
+    return result;
   }
 
   // ---- retention -----------------------------------------------------------------
@@ -254,11 +335,7 @@ class lmdb_store final : public store {
       txn.put(bodies_, storage::body_key(request.id, static_cast<std::uint8_t>(i)),
               plan.bodies[i]);
     }
-    for (const delivery& d : plan.deliveries) {
-      txn.put(deliveries_, storage::delivery_key(d.event, d.endpoint),
-              storage::encode_delivery(d));
-      txn.put(due_, storage::due_key(d.due_ms, d.event, d.endpoint), {});
-    }
+    for (const delivery& d : plan.deliveries) put_delivery(txn, d);
 
     const stored_event event{request.id, request.type, request.created_ms,
                              request.envelope,
@@ -276,6 +353,28 @@ class lmdb_store final : public store {
               storage::time_key(request.created_ms, request.idempotency_key), {});
     }
     return {request.id, false, plan.deliveries.size()};
+  }
+
+  // Writes a delivery record and, while it is pending or in flight, its due entry.
+  void put_delivery(transaction& txn, const delivery& d) {
+    txn.put(deliveries_, storage::delivery_key(d.event, d.endpoint),
+            storage::encode_delivery(d));
+    if (!storage::is_finished(d.status)) {
+      txn.put(due_, storage::due_key(d.due_ms, d.event, d.endpoint), {});
+    }
+  }
+
+  // One more of the event's deliveries finished; the last one finishes the event,
+  // which starts its retention period.
+  void count_down(transaction& txn, const id128& event_id, std::int64_t now_ms) {
+    const auto value = txn.get(events_, event_id.raw());
+    if (!value) return;
+    stored_event event = storage::decode_event(event_id.raw(), *value);
+    if (event.pending > 0) --event.pending;
+    txn.put(events_, event_id.raw(), storage::encode_event(event));
+    if (event.pending == 0) {
+      txn.put(completed_, storage::time_key(now_ms, event_id.raw()), {});
+    }
   }
 
   void erase_prefix(transaction& txn, MDB_dbi dbi, std::string_view prefix) {
@@ -300,6 +399,7 @@ class lmdb_store final : public store {
       txn.erase(events_, event);
       erase_prefix(txn, bodies_, event);
       erase_prefix(txn, deliveries_, event);
+      erase_prefix(txn, attempts_, event);
       ++result.events;
     }
   }
@@ -336,7 +436,8 @@ class lmdb_store final : public store {
   storage::environment& env_;
   const std::int64_t idempotency_window_ms_;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
-          due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0;
+          due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
+          attempts_ = 0;
 
   std::mutex cache_mutex_;
   std::uint64_t cache_version_ = 0;  // guarded by cache_mutex_
