@@ -15,6 +15,15 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 
+// A str as UTF-8 for a message, with what is not valid Unicode escaped.
+std::string printable(PyObject* text) {
+  const auto bytes = py::reinterpret_steal<py::object>(
+      PyUnicode_AsEncodedString(text, "utf-8", "backslashreplace"));
+  if (!bytes) throw py::error_already_set();
+  return std::string(PyBytes_AS_STRING(bytes.ptr()),
+                     static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.ptr())));
+}
+
 [[noreturn]] void refuse(const std::string& path, const std::string& message) {
   throw validation_error(path, path + ": " + message);
 }
@@ -74,7 +83,7 @@ class encoder {
     std::string path = root_;
     for (const step& s : path_) {
       if (s.key != nullptr) {
-        path += "." + py::str(s.key).cast<std::string>();
+        path += "." + printable(s.key);
       } else {
         path += "[" + std::to_string(s.index) + "]";
       }
@@ -178,7 +187,13 @@ event_data to_event_data(py::handle data) {
   while (PyDict_Next(data.ptr(), &pos, &key, &item)) {
     if (!PyUnicode_Check(key)) refuse("data", "keys must be str");
     data_member member;
-    member.key = py::str(key).cast<std::string>();
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(key, &size);
+    if (text == nullptr) {
+      PyErr_Clear();
+      refuse("data." + printable(key), "the name is not valid Unicode");
+    }
+    member.key.assign(text, static_cast<std::size_t>(size));
     encoder(member.json, "data." + member.key).value(item, 0);
     result.members.push_back(std::move(member));
   }

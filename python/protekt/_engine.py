@@ -201,7 +201,8 @@ class EmitHandle:
 
     @property
     def id(self) -> str:
-        """The event's id if its idempotency key is new (the earlier one otherwise)."""
+        """The id this emit assigned. With an idempotency key seen before, the
+        stored event keeps its earlier id, which ``result().id`` gives."""
         return self._ticket.id
 
     def done(self) -> bool:

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -355,11 +357,20 @@ TEST_F(Engine, ReturnsTheFirstEventForARepeatedIdempotencyKey) {
 
 TEST_F(Engine, RunsATicketCallbackOnceTheEventIsDurable) {
   const auto ticket = engine_->emit(std::string(kLoginFailed), login_data());
-  std::atomic<int> calls = 0;
-  ticket->on_ready([&] { ++calls; });
+  std::promise<bool> ran;
+  ticket->on_ready([&] { ran.set_value(ticket->ready()); });
+  std::future<bool> ready_when_run = ran.get_future();
+  ASSERT_EQ(ready_when_run.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(ready_when_run.get());
+  EXPECT_TRUE(engine_->find_event(ticket->id()).has_value());
+}
+
+TEST_F(Engine, RunsACallbackAtOnceOnATicketAlreadyReady) {
+  const auto ticket = engine_->emit(std::string(kLoginFailed), login_data());
   ticket->wait();
-  ticket->on_ready([&] { ++calls; });
-  EXPECT_EQ(calls, 2);
+  bool ran = false;
+  ticket->on_ready([&] { ran = true; });
+  EXPECT_TRUE(ran);
 }
 
 TEST_F(Engine, DeliversEachEventOnceToEverySubscribedActiveEndpoint) {
@@ -486,6 +497,25 @@ TEST_F(Engine, KeepsEverythingAcrossAClose) {
     EXPECT_TRUE(engine_->find_event(ticket->id()).has_value());
   }
   EXPECT_EQ(engine_->pending_count(), tickets.size());
+}
+
+TEST_F(Engine, FailsTheTicketOfAnEventThatCannotBeStoredAndCarriesOn) {
+  engine_.reset();
+  options_.initial_map_size = std::size_t{64} << 10;
+  options_.max_map_size = std::size_t{128} << 10;
+  engine_ = std::make_unique<engine>(options_);
+
+  const emit_outcome before = emit_and_wait();
+  event_data huge{{{"reason", "\"" + std::string(200 << 10, 'x') + "\""}}};
+  const auto ticket = engine_->emit(std::string(kLoginFailed), std::move(huge));
+  const auto error = thrown_by<storage_error>([&] { ticket->wait(); });
+  ASSERT_TRUE(error);
+  EXPECT_TRUE(message_mentions(*error, "max_map_size"));
+  EXPECT_FALSE(engine_->find_event(ticket->id()).has_value());
+
+  EXPECT_TRUE(engine_->find_event(before.event).has_value());
+  const emit_outcome after = emit_and_wait();
+  EXPECT_TRUE(engine_->find_event(after.event).has_value());
 }
 
 // ---- lifecycle --------------------------------------------------------------------

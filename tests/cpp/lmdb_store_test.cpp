@@ -474,8 +474,11 @@ TEST_F(LmdbStore, KeepsAnIdempotencyKeyUsedAgainLater) {
 // -------------------------------------------------------------
 
 TEST_F(LmdbStore, GrowsItsMapWhenAppendsFillIt) {
+  options_.directory = (dir_.path() / "small").string();
   options_.initial_map_size = std::size_t{64} << 10;
   reopen();
+  const auto env = storage::open_environment({options_.directory});
+  ASSERT_EQ(env->map_size(), options_.initial_map_size);
   put_endpoint();
 
   // Sixty-four batches of sixteen 4 KiB events: four MiB in all.
@@ -491,13 +494,13 @@ TEST_F(LmdbStore, GrowsItsMapWhenAppendsFillIt) {
     ASSERT_NO_THROW(append(requests)) << "batch " << batch;
   }
 
-  const auto env = storage::open_environment({options_.directory});
   EXPECT_GT(env->map_size(), std::size_t{4} << 20);
   for (const id128& id : appended) ASSERT_TRUE(store_->find_event(id).has_value());
   EXPECT_EQ(store_->pending_count(), appended.size());
 }
 
 TEST_F(LmdbStore, RefusesToGrowPastTheMaximumMapSizeAndKeepsWhatItHad) {
+  options_.directory = (dir_.path() / "small").string();
   options_.initial_map_size = std::size_t{64} << 10;
   options_.max_map_size = std::size_t{256} << 10;
   reopen();

@@ -689,6 +689,17 @@ def test_rotation_without_grace_drops_the_old_secret_at_once(
     assert rotated.previous_secrets == ()
 
 
+@pytest.mark.parametrize("grace", [-1, timedelta(seconds=-1), "1h"])
+def test_rotation_refuses_a_bad_grace(
+    endpoints: Endpoints, endpoint: Endpoint, grace: Any
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        endpoints.rotate_secret(endpoint.id, grace=grace)
+
+    assert refused.value.field == "grace"
+    assert endpoints.get(endpoint.id) == endpoint
+
+
 def test_rotation_keeps_the_status(endpoints: Endpoints, active: Endpoint) -> None:
     assert endpoints.rotate_secret(active.id).status is EndpointStatus.ACTIVE
 

@@ -121,7 +121,8 @@ class store {
   virtual endpoint update_endpoint(
       const id128& id,
       const std::function<endpoint(const std::optional<endpoint>&)>& change) = 0;
-  // Also cancels its pending deliveries. Returns false when it did not exist.
+  // Returns false when it did not exist. Its queued deliveries stay queued; the
+  // dispatcher cancels each when it finds the endpoint gone.
   virtual bool erase_endpoint(const id128& id) = 0;
 
   // ---- events

@@ -132,7 +132,7 @@ bool endpoint::subscribed_to(std::string_view event_type) const {
 void validate_url(std::string_view url, const validation_rules& rules,
                   const std::string& field) {
   if (url.size() > kMaxUrlLength) refuse(field, "longer than 2048 characters");
-  const auto parsed = boost::urls::parse_absolute_uri(url);
+  const auto parsed = boost::urls::parse_uri(url);
   if (!parsed) refuse(field, "\"" + std::string(url) + "\" is not an absolute URL");
 
   const boost::urls::url_view& u = *parsed;
@@ -232,6 +232,15 @@ void read(const json& j, const char* key, T& out, const std::string& field) {
   }
 }
 
+// A group of settings ("auth", "retry", ...), which must be a JSON object.
+const json& object_at(const json& j, const char* key) {
+  const json& group = j[key];
+  if (!group.is_object()) {
+    refuse(key, std::string("must be an object of settings, not ") + group.type_name());
+  }
+  return group;
+}
+
 endpoint_auth auth_from_json(const json& j) {
   std::string type = "shared_secret";
   read(j, "type", type, "auth.type");
@@ -248,6 +257,9 @@ endpoint_auth auth_from_json(const json& j) {
   }
   shared_secret_auth secret;
   const auto it = j.find("secrets");
+  if (it != j.end() && !it->is_null() && !it->is_array()) {
+    refuse("auth.secrets", "must be a list of secrets");
+  }
   if (it != j.end() && it->is_array()) {
     for (const json& s : *it) {
       endpoint_secret entry;
@@ -327,12 +339,12 @@ endpoint endpoint_from_json(const json& j) {
   }
   read(j, "url", e.url, "url");
   read(j, "description", e.description, "description");
-  if (j.contains("auth")) e.auth = auth_from_json(j["auth"]);
+  if (j.contains("auth")) e.auth = auth_from_json(object_at(j, "auth"));
   read(j, "events", e.events, "events");
   std::sort(e.events.begin(), e.events.end());
   e.events.erase(std::unique(e.events.begin(), e.events.end()), e.events.end());
-  if (j.contains("payload")) payload_from_json(j["payload"], e.payload);
-  if (j.contains("retry")) retry_from_json(j["retry"], e.retry);
+  if (j.contains("payload")) payload_from_json(object_at(j, "payload"), e.payload);
+  if (j.contains("retry")) retry_from_json(object_at(j, "retry"), e.retry);
   read(j, "dead_letter_queue", e.dead_letter_queue, "dead_letter_queue");
   std::string notify;
   read(j, "failure_notification", notify, "failure_notification");

@@ -25,7 +25,11 @@ std::string advice(int rc) {
   switch (rc) {
     case ENOSPC:
     case EFBIG:
-    case EDQUOT: return "; free disk space (or raise the file size limit) and retry";
+    case EDQUOT:
+      return "; the disk is full: free space (or raise the file size limit) and retry";
+    case EIO:
+      return "; writing stopped part-way, which usually means the disk is full: free "
+             "space and retry, and check the disk if it is not full";
     case EACCES:
     case EPERM:
     case EROFS: return "; check that the data directory is writable by this process";

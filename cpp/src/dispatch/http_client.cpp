@@ -1,0 +1,317 @@
+#include "dispatch/http_client.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+
+#include "protekt/error.hpp"
+#include "protekt/store.hpp"
+
+namespace protekt::dispatch {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string host_header(const origin& where) {
+  std::string host =
+      where.host.find(':') != std::string::npos ? "[" + where.host + "]" : where.host;
+  const std::uint16_t default_port = where.tls ? 443 : 80;
+  if (where.port != default_port) host += ":" + std::to_string(where.port);
+  return host;
+}
+
+// Names the kind of failure behind an error code, for the attempt log.
+std::string error_class_of(const error_code& ec) {
+  if (ec == beast::error::timeout) return "timeout";
+  if (ec == asio::error::connection_refused) return "refused";
+  if (ec.category() == asio::error::get_ssl_category() ||
+      ec == ssl::error::stream_truncated) {
+    return "tls";
+  }
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+    return "reset";
+  }
+  if (ec.category() == make_error_code(http::error::partial_message).category()) {
+    return "protocol";
+  }
+  return "network";
+}
+
+void fail(http_response& result, std::string error_class, std::string error) {
+  result.error_class = std::move(error_class);
+  result.error = std::move(error);
+}
+
+// A connection that a reused keep-alive connection's peer may have closed meanwhile:
+// such a failure before any response byte is retried once on a new connection.
+bool stale(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
+}  // namespace
+
+struct connection {
+  origin where;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+
+  // Runs an operation on whichever stream this connection has.
+  template <typename Operation>
+  auto with_stream(Operation&& op) {
+    return plain ? op(*plain) : op(*secure);
+  }
+};
+
+// TLS contexts by CA bundle, and the last session of each origin for resumption.
+struct http_client::tls_contexts {
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<ssl::context>> by_ca;  // guarded
+  std::map<origin, std::shared_ptr<SSL_SESSION>> sessions;     // guarded
+
+  // THROWS boost::system::system_error for a CA bundle that cannot be read.
+  ssl::context& context(const std::string& ca_file) {
+    std::lock_guard lock(mutex);
+    auto& slot = by_ca[ca_file];
+    if (!slot) {
+      auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+      SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+      SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_CLIENT);
+      ctx->set_verify_mode(ssl::verify_peer);
+      if (ca_file.empty()) {
+        ctx->set_default_verify_paths();
+      } else {
+        ctx->load_verify_file(ca_file);
+      }
+      slot = std::move(ctx);
+    }
+    return *slot;
+  }
+
+  void save_session(const origin& where, SSL* ssl_handle) {
+    SSL_SESSION* session = SSL_get1_session(ssl_handle);
+    if (session == nullptr) return;
+    std::lock_guard lock(mutex);
+    sessions[where] = std::shared_ptr<SSL_SESSION>(session, SSL_SESSION_free);
+  }
+
+  void resume_session(const origin& where, SSL* ssl_handle) {
+    std::lock_guard lock(mutex);
+    const auto it = sessions.find(where);
+    if (it != sessions.end()) SSL_set_session(ssl_handle, it->second.get());
+  }
+};
+
+std::pair<origin, std::string> split_url(std::string_view url) {
+  const auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) throw validation_error("url", "url: not an absolute URL");
+  const boost::urls::url_view& u = *parsed;
+  origin where;
+  if (u.scheme_id() == boost::urls::scheme::https) {
+    where.tls = true;
+  } else if (u.scheme_id() == boost::urls::scheme::http) {
+    where.tls = false;
+  } else {
+    throw validation_error("url", "url: only http and https can be delivered to");
+  }
+  where.host = u.host_address();
+  where.port = u.has_port() ? u.port_number() : (where.tls ? 443 : 80);
+  std::string target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
+  if (u.has_query()) target += "?" + std::string(u.encoded_query());
+  return {std::move(where), std::move(target)};
+}
+
+http_client::http_client(client_options options)
+    : options_(std::move(options)), tls_(std::make_unique<tls_contexts>()) {}
+
+http_client::~http_client() = default;
+
+std::size_t http_client::idle_connections() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [where, list] : idle_) n += list.size();
+  return n;
+}
+
+std::unique_ptr<connection> http_client::take_idle(const origin& where) {
+  std::lock_guard lock(mutex_);
+  auto it = idle_.find(where);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  auto c = std::move(it->second.back());
+  it->second.pop_back();
+  return c;
+}
+
+void http_client::put_idle(std::unique_ptr<connection> c) {
+  std::lock_guard lock(mutex_);
+  auto& list = idle_[c->where];
+  if (list.size() < options_.max_idle_per_origin) list.push_back(std::move(c));
+}
+
+asio::awaitable<std::unique_ptr<connection>> http_client::connect(
+    const origin& where, http_response& result) {
+  const auto executor = co_await asio::this_coro::executor;
+
+  // Resolve, then connect to the first address the SSRF guard permits: the check is
+  // on the address actually connected to, not on the name.
+  tcp::resolver resolver(executor);
+  auto [rec, addresses] = co_await resolver.async_resolve(
+      where.host, std::to_string(where.port), use_nothrow);
+  if (rec) {
+    fail(result, "dns", "could not resolve " + where.host + ": " + rec.message());
+    co_return nullptr;
+  }
+  beast::tcp_stream stream(executor);
+  stream.expires_after(options_.connect_timeout);
+  std::string refusal;
+  const auto permitted = [&](const error_code&, const tcp::endpoint& next) {
+    if (options_.ssrf.permits(next.address())) return true;
+    if (refusal.empty()) refusal = options_.ssrf.refusal(next.address());
+    return false;
+  };
+  auto [cec, endpoint] =
+      co_await stream.async_connect(addresses, permitted, use_nothrow);
+  if (cec) {
+    if (cec == asio::error::not_found && !refusal.empty()) {
+      fail(result, "ssrf", refusal);
+    } else {
+      fail(result, error_class_of(cec),
+           "could not connect to " + host_header(where) + ": " + cec.message());
+    }
+    co_return nullptr;
+  }
+
+  auto c = std::make_unique<connection>();
+  c->where = where;
+  if (!where.tls) {
+    c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
+    co_return c;
+  }
+  co_return co_await handshake(std::move(c), std::move(stream), result);
+}
+
+asio::awaitable<std::unique_ptr<connection>> http_client::handshake(
+    std::unique_ptr<connection> c, beast::tcp_stream stream, http_response& result) {
+  const origin& where = c->where;
+  ssl::context* context = nullptr;
+  try {
+    context = &tls_->context(where.ca_file);
+  } catch (const boost::system::system_error& e) {
+    fail(result, "tls",
+         "could not load the CA bundle " + where.ca_file + ": " + e.what());
+    co_return nullptr;
+  }
+  c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream),
+                                                                     *context);
+  SSL* handle = c->secure->native_handle();
+
+  // The certificate must name the host: by DNS name (and SNI), or by IP address.
+  if (is_ip_literal(where.host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), where.host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(handle, where.host.c_str());
+    SSL_set1_host(handle, where.host.c_str());
+  }
+  tls_->resume_session(where, handle);
+
+  auto [ec] =
+      co_await c->secure->async_handshake(ssl::stream_base::client, use_nothrow);
+  if (ec) {
+    const long verify = SSL_get_verify_result(handle);
+    std::string why = ec.message();
+    if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
+    fail(result, ec == beast::error::timeout ? "timeout" : "tls",
+         "TLS handshake with " + host_header(where) + " failed: " + why);
+    co_return nullptr;
+  }
+  co_return c;
+}
+
+asio::awaitable<http_response> http_client::send(const http_request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  http_response result;
+
+  http::request<http::string_body> message{http::verb::post, request.target, 11};
+  message.set(http::field::host, host_header(request.where));
+  message.set(http::field::user_agent, options_.user_agent);
+  message.set(http::field::content_type, request.content_type);
+  for (const auto& [name, value] : request.headers) message.set(name, value);
+  message.keep_alive(true);
+  message.body() = request.body;
+  message.prepare_payload();
+
+  // A reused connection the peer closed meanwhile fails at once; one new connection
+  // is then tried. A new connection's failure is final.
+  for (int round = 0; round < 2; ++round) {
+    std::unique_ptr<connection> c = take_idle(request.where);
+    const bool reused = c != nullptr;
+    if (!c) {
+      c = co_await connect(request.where, result);
+      if (!c) break;
+    }
+    c->tcp().expires_after(request.timeout);
+
+    auto [wec, written] = co_await c->with_stream(
+        [&](auto& s) { return http::async_write(s, message, use_nothrow); });
+    if (wec) {
+      if (reused && stale(wec)) continue;
+      fail(result, error_class_of(wec), "sending the request failed: " + wec.message());
+      break;
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(options_.max_response_body);
+    auto [rec, read] = co_await c->with_stream(
+        [&](auto& s) { return http::async_read(s, c->buffer, parser, use_nothrow); });
+
+    // A body over the limit is cut; its status still counts, the connection does not.
+    const bool cut = rec == http::error::body_limit && parser.is_header_done();
+    if (rec && !cut) {
+      if (reused && read == 0 && stale(rec)) continue;
+      fail(result, error_class_of(rec),
+           "reading the response failed: " + rec.message());
+      break;
+    }
+    const auto& response = parser.get();
+    result.status = response.result_int();
+    result.excerpt = response.body().substr(0, kMaxExcerpt);
+    result.retry_after = std::string(response[http::field::retry_after]);
+    if (!cut && response.keep_alive()) {
+      if (c->secure) tls_->save_session(request.where, c->secure->native_handle());
+      put_idle(std::move(c));
+    }
+    break;
+  }
+
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  co_return result;
+}
+
+}  // namespace protekt::dispatch

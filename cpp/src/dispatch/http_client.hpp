@@ -1,0 +1,102 @@
+// HTTP/1.1 POSTs to webhook endpoints over pooled keep-alive connections, plain or
+// TLS, with Boost.Beast on Asio coroutines. Used by the dispatcher; every network
+// failure comes back as a value (http_response::error_class), never as an exception.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protekt/ssrf.hpp"
+
+namespace protekt::dispatch {
+
+// Where connections go; connections are pooled per origin (and CA bundle).
+struct origin {
+  bool tls = true;
+  std::string host;
+  std::uint16_t port = 443;
+  std::string ca_file;  // empty: the client's default trust
+
+  auto operator<=>(const origin&) const = default;
+};
+
+// Splits an endpoint URL into its origin and request target ("/path?query").
+// THROWS validation_error for a URL that is not http(s).
+std::pair<origin, std::string> split_url(std::string_view url);
+
+struct http_request {
+  origin where;
+  std::string target = "/";
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{15000};  // TLS handshake, request and response
+};
+
+struct http_response {
+  int status = 0;           // 0 when no response came
+  std::string excerpt;      // the first 1 KiB of the body read
+  std::string retry_after;  // the Retry-After header, if any
+  std::string error_class;  // empty, or dns, ssrf, refused, timeout, tls, reset,
+                            // protocol
+  std::string error;        // what went wrong, for people
+  std::chrono::milliseconds duration{0};
+
+  bool answered() const { return error_class.empty(); }
+};
+
+struct client_options {
+  std::chrono::milliseconds connect_timeout{10000};  // DNS and TCP connect
+  ssrf_policy ssrf;
+  std::string ca_file;  // empty: the system's trust store
+  std::size_t max_response_body = 64 * 1024;
+  std::size_t max_idle_per_origin = 8;
+  std::string user_agent = "Protekt-Webhooks";
+};
+
+struct connection;
+
+// Thread-safe: send() may run on any number of coroutines and threads at once, with
+// one rule: every send() to one origin runs on one strand (connections are reused
+// between them, and Beast's streams are not thread-safe).
+class http_client {
+ public:
+  explicit http_client(client_options options);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  // Sends one request; reuses an idle connection to the origin when there is one.
+  boost::asio::awaitable<http_response> send(const http_request& request);
+
+  std::size_t idle_connections() const;
+
+ private:
+  struct tls_contexts;
+
+  boost::asio::awaitable<std::unique_ptr<connection>> connect(const origin& where,
+                                                              http_response& result);
+  boost::asio::awaitable<std::unique_ptr<connection>> handshake(
+      std::unique_ptr<connection> c, boost::beast::tcp_stream stream,
+      http_response& result);
+  std::unique_ptr<connection> take_idle(const origin& where);
+  void put_idle(std::unique_ptr<connection> c);
+
+  client_options options_;
+  std::unique_ptr<tls_contexts> tls_;
+  mutable std::mutex mutex_;
+  std::map<origin, std::vector<std::unique_ptr<connection>>> idle_;  // guarded
+};
+
+}  // namespace protekt::dispatch

@@ -1,0 +1,214 @@
+// The store's side of delivery: leases, outcomes, the attempt log, and how finished
+// deliveries finish their event.
+#include "protekt/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protekt/endpoint.hpp"
+#include "temp_directory.hpp"
+
+namespace protekt {
+namespace {
+
+constexpr std::int64_t kT0 = 1767225600000;  // 2026-01-01T00:00:00Z
+constexpr std::int64_t kLease = 30'000;
+constexpr std::string_view kType = "user.registered";
+
+class DeliveryQueue : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = open_lmdb_store({dir_.string()});
+    for (int i = 0; i < 2; ++i) {
+      endpoint e;
+      e.id = ids_.next(kT0);
+      e.url = "https://hooks.example.com/" + std::to_string(i);
+      e.events = {std::string(kType)};
+      e.status = endpoint_status::active;
+      endpoints_.push_back(
+          store_->update_endpoint(e.id, [&](const auto&) { return e; }));
+    }
+  }
+
+  // Appends one event with a delivery to each endpoint, due at due_ms.
+  id128 emit(std::int64_t due_ms) {
+    emit_request r;
+    r.id = ids_.next(kT0);
+    r.type = kType;
+    r.created_ms = kT0;
+    r.envelope = "{}";
+    store_->append({&r, 1},
+                   [&](const emit_request& req, std::span<const endpoint> active) {
+                     fanout f;
+                     for (const endpoint& e : active) {
+                       delivery d;
+                       d.event = req.id;
+                       d.endpoint = e.id;
+                       d.created_ms = req.created_ms;
+                       d.due_ms = due_ms;
+                       f.deliveries.push_back(d);
+                     }
+                     return f;
+                   });
+    return r.id;
+  }
+
+  delivery finished(delivery d, delivery_status status, std::int64_t at) {
+    d.status = status;
+    d.attempts = static_cast<std::uint16_t>(d.attempts + 1);
+    d.completed_ms = at;
+    d.last_status = status == delivery_status::succeeded ? 200 : 500;
+    return d;
+  }
+
+  attempt attempt_at(std::uint16_t number, std::int32_t status) {
+    attempt a;
+    a.number = number;
+    a.started_ms = kT0 + number;
+    a.duration_ms = 12;
+    a.status = status;
+    a.error_class = status == 0 ? "timeout" : "";
+    a.error = status == 0 ? "no response within 15 s" : "";
+    a.response_excerpt = std::string(3000, 'x');
+    return a;
+  }
+
+  test::temp_directory dir_;
+  std::unique_ptr<store> store_;
+  id_generator ids_;
+  std::vector<endpoint> endpoints_;
+};
+
+TEST_F(DeliveryQueue, LeasesOnlyWhatIsDueEarliestFirst) {
+  const id128 later = emit(kT0 + 5000);
+  const id128 sooner = emit(kT0 + 1000);
+
+  const auto taken = store_->lease(kT0 + 2000, kLease, 10);
+
+  ASSERT_EQ(taken.size(), 2u);
+  for (const delivery& d : taken) {
+    EXPECT_EQ(d.event, sooner);
+    EXPECT_EQ(d.status, delivery_status::in_flight);
+    EXPECT_EQ(d.lease_until_ms, kT0 + 2000 + kLease);
+  }
+  EXPECT_EQ(store_->lease(kT0 + 2000, kLease, 10).size(), 0u);
+  EXPECT_EQ(store_->lease(kT0 + 6000, kLease, 10).at(0).event, later);
+}
+
+TEST_F(DeliveryQueue, HandsALeaseOutAgainOnlyAfterItEnds) {
+  emit(kT0);
+  const auto first = store_->lease(kT0, kLease, 10);
+  ASSERT_EQ(first.size(), 2u);
+
+  // A dispatcher that died never reports; its deliveries come back after the lease.
+  EXPECT_TRUE(store_->lease(kT0 + kLease - 1, kLease, 10).empty());
+  const auto again = store_->lease(kT0 + kLease, kLease, 10);
+  EXPECT_EQ(again.size(), 2u);
+  EXPECT_EQ(store_->pending_count(), 2u);
+}
+
+TEST_F(DeliveryQueue, ReschedulesAFailedAttemptAndLogsIt) {
+  emit(kT0);
+  delivery d = store_->lease(kT0, kLease, 1).at(0);
+
+  d.status = delivery_status::pending;
+  d.attempts = 1;
+  d.due_ms = kT0 + 60'000;
+  d.last_status = 503;
+  ASSERT_TRUE(store_->record_outcome(d, attempt_at(1, 503)));
+
+  EXPECT_TRUE(store_->lease(kT0 + 59'999, kLease, 10).size() == 1);  // the other one
+  const auto retried = store_->lease(kT0 + 60'000, kLease, 10);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].last_status, 503);
+
+  const auto log = store_->attempts_of(d.event, d.endpoint);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].number, 1);
+  EXPECT_EQ(log[0].status, 503);
+  EXPECT_EQ(log[0].duration_ms, 12);
+  EXPECT_EQ(log[0].response_excerpt.size(), kMaxExcerpt);
+}
+
+TEST_F(DeliveryQueue, KeepsEveryAttemptInOrder) {
+  emit(kT0);
+  delivery d = store_->lease(kT0, kLease, 1).at(0);
+  for (std::uint16_t n = 1; n <= 3; ++n) {
+    d.status = delivery_status::in_flight;
+    d.attempts = n;
+    d.due_ms = d.lease_until_ms;
+    ASSERT_TRUE(store_->record_outcome(d, attempt_at(n, n == 2 ? 0 : 500)));
+  }
+
+  const auto log = store_->attempts_of(d.event, d.endpoint);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1].number, 2);
+  EXPECT_EQ(log[1].error_class, "timeout");
+  EXPECT_EQ(log[1].error, "no response within 15 s");
+  EXPECT_EQ(log[2].number, 3);
+}
+
+TEST_F(DeliveryQueue, FinishesTheEventWhenItsLastDeliveryFinishes) {
+  const id128 event = emit(kT0);
+  const auto taken = store_->lease(kT0, kLease, 10);
+  ASSERT_EQ(taken.size(), 2u);
+
+  store_->record_outcome(finished(taken[0], delivery_status::succeeded, kT0 + 10), {});
+  EXPECT_EQ(store_->find_event(event)->pending, 1u);
+  EXPECT_EQ(store_->sweep({kT0 + 10'000, 0, 0}).events, 0u);
+
+  store_->record_outcome(finished(taken[1], delivery_status::dead_lettered, kT0 + 20),
+                         {});
+  EXPECT_EQ(store_->find_event(event)->pending, 0u);
+  EXPECT_EQ(store_->pending_count(), 0u);
+
+  // Finished, the event now ages out with its deliveries and their attempt log.
+  EXPECT_EQ(store_->sweep({kT0 + 10'000, 0, 0}).events, 1u);
+  EXPECT_FALSE(store_->find_event(event).has_value());
+  EXPECT_FALSE(store_->find_delivery(event, taken[0].endpoint).has_value());
+}
+
+TEST_F(DeliveryQueue, CountsAFinishedDeliveryOnlyOnce) {
+  const id128 event = emit(kT0);
+  const auto taken = store_->lease(kT0, kLease, 10);
+  const delivery done = finished(taken[0], delivery_status::succeeded, kT0 + 10);
+
+  store_->record_outcome(done, {});
+  store_->record_outcome(done, {});  // a duplicate report of the same outcome
+
+  EXPECT_EQ(store_->find_event(event)->pending, 1u);
+}
+
+TEST_F(DeliveryQueue, ReportsAnOutcomeForADeliveryThatIsGone) {
+  delivery ghost;
+  ghost.event = ids_.next(kT0);
+  ghost.endpoint = endpoints_[0].id;
+  ghost.status = delivery_status::succeeded;
+
+  EXPECT_FALSE(store_->record_outcome(ghost, attempt_at(1, 200)));
+  EXPECT_TRUE(store_->attempts_of(ghost.event, ghost.endpoint).empty());
+}
+
+TEST_F(DeliveryQueue, KeepsLeasesAndOutcomesAcrossAReopen) {
+  const id128 event = emit(kT0);
+  const auto taken = store_->lease(kT0, kLease, 10);
+  store_->record_outcome(finished(taken[0], delivery_status::succeeded, kT0 + 5),
+                         attempt_at(1, 200));
+
+  store_.reset();
+  store_ = open_lmdb_store({dir_.string()});
+
+  EXPECT_EQ(store_->find_delivery(event, taken[0].endpoint)->status,
+            delivery_status::succeeded);
+  EXPECT_EQ(store_->find_delivery(event, taken[1].endpoint)->status,
+            delivery_status::in_flight);
+  EXPECT_EQ(store_->attempts_of(event, taken[0].endpoint).size(), 1u);
+  EXPECT_EQ(store_->lease(kT0 + kLease, kLease, 10).size(), 1u);
+}
+
+}  // namespace
+}  // namespace protekt
