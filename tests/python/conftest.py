@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import protekt
+
+EngineOpener = Callable[..., protekt.Engine]
 
 HeaderMaker = Callable[..., dict[str, str]]
 MappingMaker = Callable[[dict[str, str]], Mapping[str, str]]
@@ -167,3 +170,33 @@ def header_mapping(request: pytest.FixtureRequest) -> MappingMaker:
     if request.param is _werkzeug:
         pytest.importorskip("werkzeug")
     return request.param
+
+
+# ---- engines -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Path:
+    """Where an engine keeps its data; not created until an engine opens it."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def open_engine(directory: Path) -> Iterator[EngineOpener]:
+    """Opens engines on `directory` with the given options; all closed at teardown."""
+    opened: list[protekt.Engine] = []
+
+    def open_(**options: Any) -> protekt.Engine:
+        engine = protekt.Engine(directory, **options)
+        opened.append(engine)
+        return engine
+
+    yield open_
+    for engine in opened:
+        engine.close()
+
+
+@pytest.fixture
+def engine(open_engine: EngineOpener) -> protekt.Engine:
+    """An engine with every default."""
+    return open_engine()

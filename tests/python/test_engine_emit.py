@@ -10,7 +10,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 
 import protekt
+from conftest import EngineOpener
 from protekt import (
     Delivery,
     DeliveryStatus,
@@ -47,37 +48,10 @@ LOGIN_DATA: dict[str, Any] = {
     "reason": "password & 2FA + ünïcode ~ ok",
 }
 
-EngineOpener = Callable[..., Engine]
 Subscriber = Callable[..., Endpoint]
 
 
 # ---- fixtures ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def open_engine(directory: Path) -> Iterator[EngineOpener]:
-    """Opens engines on `directory` with the given options; all closed at teardown."""
-    opened: list[Engine] = []
-
-    def open_(**options: Any) -> Engine:
-        engine = Engine(directory, **options)
-        opened.append(engine)
-        return engine
-
-    yield open_
-    for engine in opened:
-        engine.close()
-
-
-@pytest.fixture
-def engine(open_engine: EngineOpener) -> Engine:
-    """An engine with every default."""
-    return open_engine()
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ Every test runs against a real LMDB directory under pytest's tmp_path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import protekt
+from conftest import EngineOpener
 from protekt import (
     ApiToken,
     Endpoint,
@@ -35,38 +35,10 @@ GENERATED_SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 # Well formed, but no endpoint ever gets it: its time part is the Unix epoch.
 UNKNOWN_ID = "ep_" + "0" * 26
 
-EngineOpener = Callable[..., Engine]
 EndpointMaker = Callable[..., Endpoint]
 
 
 # ---- fixtures ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Path:
-    """Where the engine keeps its data; not created until an engine opens it."""
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def open_engine(directory: Path) -> Iterator[EngineOpener]:
-    """Opens engines on `directory` with the given options; all closed at teardown."""
-    opened: list[Engine] = []
-
-    def open_(**options: Any) -> Engine:
-        engine = Engine(directory, **options)
-        opened.append(engine)
-        return engine
-
-    yield open_
-    for engine in opened:
-        engine.close()
-
-
-@pytest.fixture
-def engine(open_engine: EngineOpener) -> Engine:
-    """An engine with every default."""
-    return open_engine()
 
 
 @pytest.fixture

@@ -135,11 +135,6 @@ def spawn() -> Iterator[Spawner]:
                 stream.close()
 
 
-@pytest.fixture
-def directory(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
 def subscribe(engine: Engine, count: int = 1) -> list[Endpoint]:
     """Creates `count` active endpoints for logins."""
     endpoints = []
