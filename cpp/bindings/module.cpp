@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   protekt::python::register_signing(m);
   protekt::python::register_json(m);
   protekt::python::register_engine(m);
+  protekt::python::register_dispatch(m);
 }

@@ -93,3 +93,14 @@ class Engine:
     def sweep(self) -> tuple[int, int, bool]: ...
     def try_lock_dispatcher(self) -> bool: ...
     def unlock_dispatcher(self) -> None: ...
+
+def _post(
+    url: str,
+    headers: list[tuple[str, str]],
+    body: str | bytes,
+    timeout_s: float,
+    connect_timeout_s: float,
+    ca_file: str,
+    allowed_networks: list[str],
+    repeat: int = 1,
+) -> tuple[list[tuple[int, bytes, str, str, str, int]], int]: ...

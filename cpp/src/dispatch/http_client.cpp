@@ -207,6 +207,11 @@ asio::awaitable<std::unique_ptr<connection>> http_client::connect(
     co_return nullptr;
   }
 
+  // Requests are written whole; Nagle's algorithm would hold a body back for the
+  // peer's delayed acknowledgement.
+  error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+
   auto c = std::make_unique<connection>();
   c->where = where;
   if (!where.tls) {
@@ -221,7 +226,7 @@ asio::awaitable<std::unique_ptr<connection>> http_client::handshake(
   const origin& where = c->where;
   ssl::context* context = nullptr;
   try {
-    context = &tls_->context(where.ca_file);
+    context = &tls_->context(where.ca_file.empty() ? options_.ca_file : where.ca_file);
   } catch (const boost::system::system_error& e) {
     fail(result, "tls",
          "could not load the CA bundle " + where.ca_file + ": " + e.what());

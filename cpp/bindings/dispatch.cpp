@@ -1,0 +1,78 @@
+// Bindings of the delivery layer. _post sends requests with the dispatcher's HTTP
+// client, for tests of the client against real servers and for diagnostics.
+#include <pybind11/stl.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "bindings.hpp"
+#include "dispatch/http_client.hpp"
+
+namespace protekt::python {
+namespace {
+
+namespace asio = boost::asio;
+
+std::chrono::milliseconds seconds_to_ms(double s) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+}
+
+py::tuple response_tuple(const dispatch::http_response& r) {
+  return py::make_tuple(r.status, py::bytes(r.excerpt), r.retry_after, r.error_class,
+                        r.error, r.duration.count());
+}
+
+}  // namespace
+
+void register_dispatch(py::module_& m) {
+  m.def(
+      "_post",
+      [](const std::string& url,
+         const std::vector<std::pair<std::string, std::string>>& headers,
+         const std::string& body, double timeout_s, double connect_timeout_s,
+         const std::string& ca_file, const std::vector<std::string>& allowed_networks,
+         int repeat) {
+        std::vector<network> allowed;
+        for (const std::string& n : allowed_networks)
+          allowed.push_back(parse_network(n));
+        dispatch::client_options options;
+        options.ssrf = ssrf_policy(std::move(allowed));
+        options.ca_file = ca_file;
+        options.connect_timeout = seconds_to_ms(connect_timeout_s);
+        dispatch::http_client client(options);
+
+        auto [where, target] = dispatch::split_url(url);
+        dispatch::http_request request;
+        request.where = std::move(where);
+        request.target = std::move(target);
+        request.headers = headers;
+        request.body = body;
+        request.timeout = seconds_to_ms(timeout_s);
+
+        std::vector<dispatch::http_response> responses;
+        std::size_t idle = 0;
+        {
+          py::gil_scoped_release release;
+          asio::io_context io;
+          asio::co_spawn(
+              io,
+              [&]() -> asio::awaitable<void> {
+                for (int i = 0; i < repeat; ++i) {
+                  responses.push_back(co_await client.send(request));
+                }
+              },
+              asio::detached);
+          io.run();
+          idle = client.idle_connections();
+        }
+        py::list result;
+        for (const auto& r : responses) result.append(response_tuple(r));
+        return py::make_tuple(result, idle);
+      },
+      py::arg("url"), py::arg("headers"), py::arg("body"), py::arg("timeout_s"),
+      py::arg("connect_timeout_s"), py::arg("ca_file"), py::arg("allowed_networks"),
+      py::arg("repeat") = 1);
+}
+
+}  // namespace protekt::python
