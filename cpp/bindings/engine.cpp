@@ -12,6 +12,7 @@
 #include "bindings.hpp"
 #include "protekt/engine.hpp"
 #include "protekt/error.hpp"
+#include "protekt/ssrf.hpp"
 
 namespace protekt::python {
 namespace {
@@ -310,7 +311,62 @@ void register_engine(py::module_& m) {
       .def("try_lock_dispatcher", &engine::try_lock_dispatcher,
            py::call_guard<py::gil_scoped_release>())
       .def("unlock_dispatcher", &engine::unlock_dispatcher,
-           py::call_guard<py::gil_scoped_release>());
+           py::call_guard<py::gil_scoped_release>())
+      .def(
+          "start_dispatcher",
+          [](engine& e, std::size_t threads, std::size_t concurrency,
+             const std::vector<std::string>& allowed_networks,
+             const std::string& ca_file, double connect_timeout_s,
+             double stop_grace_s) {
+            dispatcher_options o;
+            o.threads = threads;
+            o.endpoint_concurrency = concurrency;
+            for (const std::string& n : allowed_networks) {
+              o.allowed_networks.push_back(parse_network(n));
+            }
+            o.ca_file = ca_file;
+            o.connect_timeout = std::chrono::milliseconds(
+                static_cast<std::int64_t>(connect_timeout_s * 1000));
+            o.stop_grace = std::chrono::milliseconds(
+                static_cast<std::int64_t>(stop_grace_s * 1000));
+            py::gil_scoped_release release;
+            return e.start_dispatcher(std::move(o));
+          },
+          py::arg("threads"), py::arg("concurrency"), py::arg("allowed_networks"),
+          py::arg("ca_file"), py::arg("connect_timeout_s"), py::arg("stop_grace_s"))
+      .def("stop_dispatcher", &engine::stop_dispatcher,
+           py::call_guard<py::gil_scoped_release>())
+      .def("dispatching", &engine::dispatching)
+      .def("attempts_of",
+           [](engine& e, const std::string& event, const std::string& endpoint) {
+             const id128 ev = parse_id(event, kEventPrefix, "event_id");
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             std::vector<attempt> found;
+             {
+               py::gil_scoped_release release;
+               found = e.attempts_of(ev, ep);
+             }
+             py::list result;
+             for (const attempt& a : found) {
+               result.append(py::make_tuple(a.number, a.started_ms, a.duration_ms,
+                                            a.status, a.error_class, a.error,
+                                            py::bytes(a.response_excerpt)));
+             }
+             return result;
+           })
+      .def("find_delivery",
+           [](engine& e, const std::string& event,
+              const std::string& endpoint) -> py::object {
+             const id128 ev = parse_id(event, kEventPrefix, "event_id");
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             std::optional<delivery> found;
+             {
+               py::gil_scoped_release release;
+               found = e.find_delivery(ev, ep);
+             }
+             if (!found) return py::none();
+             return delivery_tuple(*found);
+           });
 }
 
 }  // namespace protekt::python

@@ -12,6 +12,7 @@ that speaks it can check what protekt sends::
 from protekt._config import AUTH_EVENTS, ENGINE_EVENTS, Payload, Retry, SharedSecret
 from protekt._core import __version__
 from protekt._engine import (
+    Attempt,
     Delivery,
     DeliveryStatus,
     EmitHandle,
@@ -44,6 +45,7 @@ __all__ = [
     "AUTH_EVENTS",
     "ApiToken",
     "AsymmetricWebhook",
+    "Attempt",
     "CryptoError",
     "Delivery",
     "DeliveryStatus",

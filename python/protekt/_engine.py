@@ -27,6 +27,7 @@ from protekt._exceptions import EngineClosedError, NotFoundError, ValidationErro
 from protekt._token import ApiToken
 
 __all__ = [
+    "Attempt",
     "Delivery",
     "DeliveryStatus",
     "EmitHandle",
@@ -178,6 +179,32 @@ class Delivery:
             completed_at=_time(completed) if completed else None,
             last_status=last or None,
             shape=shape,
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request made for a delivery, as the attempt log keeps it."""
+
+    number: int
+    started_at: datetime
+    duration: float  # seconds
+    status: int | None  # HTTP status; None when no response came
+    error_class: str  # "" for a response; timeout, tls, refused, ssrf, ...
+    error: str
+    response_excerpt: bytes  # the first 1 KiB of the response body
+
+    @classmethod
+    def _from_tuple(cls, row: tuple[int, int, int, int, str, str, bytes]) -> Attempt:
+        number, started, duration, status, error_class, error, excerpt = row
+        return cls(
+            number,
+            _time(started),
+            duration / 1000,
+            status or None,
+            error_class,
+            error,
+            excerpt,
         )
 
 
@@ -474,7 +501,60 @@ class Engine:
         return self._native_engine().try_lock_dispatcher()
 
     def unlock_dispatcher(self) -> None:
+        """Stops this engine's dispatcher, if it runs, and releases the lock."""
         self._native_engine().unlock_dispatcher()
+
+    # ---- delivery -----------------------------------------------------------------
+
+    def start_dispatcher(
+        self,
+        *,
+        threads: int = 0,
+        concurrency: int = 8,
+        allowed_networks: Sequence[str] = (),
+        ca_file: str | os.PathLike[str] | None = None,
+        connect_timeout: float | timedelta = 10,
+        stop_grace: float | timedelta = 10,
+    ) -> bool:
+        """Starts sending due deliveries from this process, on ``threads`` I/O
+        threads (one per core by default) with at most ``concurrency`` requests in
+        flight per endpoint. Returns False, starting nothing, when another process
+        runs the dispatcher for this directory.
+
+        Deliveries reach public addresses only, unless their network is in
+        ``allowed_networks`` (for example ``["127.0.0.0/8"]`` in development).
+        ``ca_file`` replaces the system's trust store for HTTPS.
+        """
+        return self._native_engine().start_dispatcher(
+            threads,
+            concurrency,
+            [str(n) for n in allowed_networks],
+            os.fspath(ca_file) if ca_file is not None else "",
+            seconds(connect_timeout, "connect_timeout"),
+            seconds(stop_grace, "stop_grace"),
+        )
+
+    def stop_dispatcher(self) -> None:
+        """Stops sending: requests in flight get ``stop_grace`` to finish, and what
+        is left is due again at once, for this or another process."""
+        self._native_engine().stop_dispatcher()
+
+    @property
+    def dispatching(self) -> bool:
+        return self._native_engine().dispatching()
+
+    def delivery(self, event_id: str, endpoint_id: str) -> Delivery:
+        row = self._native_engine().find_delivery(event_id, endpoint_id)
+        if row is None:
+            raise NotFoundError(f"no delivery of {event_id} to {endpoint_id}")
+        return Delivery._from_tuple(row)
+
+    def attempts(self, delivery: Delivery) -> list[Attempt]:
+        """Every request made for a delivery, the first first."""
+        rows = self._native_engine().attempts_of(
+            delivery.event_id, delivery.endpoint_id
+        )
+        return [Attempt._from_tuple(row) for row in rows]
 
     # ---- lifecycle ----------------------------------------------------------------
 

@@ -22,12 +22,17 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "protekt/dispatcher.hpp"
 #include "protekt/endpoint.hpp"
 #include "protekt/events.hpp"
 #include "protekt/ids.hpp"
 #include "protekt/store.hpp"
 
 namespace protekt {
+
+namespace dispatch {
+class dispatcher;
+}
 
 struct engine_options {
   std::string directory;
@@ -126,7 +131,19 @@ class engine {
   // Non-blocking; true when this engine holds it (now or already). The lock goes
   // with the process, so a dead holder's successor can take it.
   bool try_lock_dispatcher();
+  // Stops this engine's dispatcher, if it runs, then releases the lock.
   void unlock_dispatcher();
+
+  // ---- delivery
+  // Starts sending due deliveries from this process. False (and nothing started)
+  // when another process holds the dispatcher lock. THROWS validation_error.
+  bool start_dispatcher(dispatcher_options options);
+  // Stops sending; see dispatch::dispatcher::stop(). Keeps the lock.
+  void stop_dispatcher();
+  bool dispatching();
+
+  std::optional<delivery> find_delivery(const id128& event, const id128& endpoint);
+  std::vector<attempt> attempts_of(const id128& event, const id128& endpoint);
 
  private:
   struct queued {
@@ -152,7 +169,8 @@ class engine {
   std::thread writer_;
 
   std::mutex dispatcher_mutex_;
-  int dispatcher_lock_fd_ = -1;  // guarded by dispatcher_mutex_
+  int dispatcher_lock_fd_ = -1;                       // guarded by dispatcher_mutex_
+  std::unique_ptr<dispatch::dispatcher> dispatcher_;  // guarded by dispatcher_mutex_
 };
 
 }  // namespace protekt

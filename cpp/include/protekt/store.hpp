@@ -140,6 +140,10 @@ class store {
   // rest of the queue.
   virtual std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) = 0;
   virtual std::uint64_t pending_count() = 0;
+  // When the earliest pending delivery (or lease) is due; nullopt for an empty queue.
+  virtual std::optional<std::int64_t> next_due_ms() = 0;
+  // Moves on with every endpoint change, in any process sharing the store.
+  virtual std::uint64_t config_version() = 0;
 
   // Takes up to limit deliveries due by now_ms for one dispatcher: each becomes
   // in_flight until now_ms + lease_ms, and its place in the due index moves to that

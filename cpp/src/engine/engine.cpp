@@ -9,6 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dispatch/dispatcher.hpp"
 #include "engine/shaping.hpp"
 #include "protekt/error.hpp"
 #include "protekt/keys.hpp"
@@ -362,6 +363,8 @@ void engine::run_writer() {
     if (!batch.empty()) {
       last_batch = batch.size();
       commit_batch(batch);
+      std::lock_guard lock(dispatcher_mutex_);
+      if (dispatcher_) dispatcher_->wake();
     }
     if (std::chrono::steady_clock::now() >= next_sweep) {
       bool more = false;
@@ -449,7 +452,53 @@ bool engine::try_lock_dispatcher() {
   return true;
 }
 
+bool engine::start_dispatcher(dispatcher_options options) {
+  if (options.endpoint_concurrency == 0 || options.max_in_flight == 0) {
+    refuse("concurrency", "must be at least 1");
+  }
+  if (!try_lock_dispatcher()) return false;
+  const auto open = open_lock();
+  std::lock_guard lock(dispatcher_mutex_);
+  if (!dispatcher_) {
+    dispatcher_ = std::make_unique<dispatch::dispatcher>(
+        *store_, std::move(options), [this](const id128& endpoint) {
+          // The endpoint said it is gone for good (410): it gets nothing more.
+          try {
+            change_status(endpoint, endpoint_action::disable);
+          } catch (const error&) {
+          }
+        });
+  }
+  return true;
+}
+
+void engine::stop_dispatcher() {
+  std::unique_ptr<dispatch::dispatcher> stopping;
+  {
+    std::lock_guard lock(dispatcher_mutex_);
+    stopping = std::move(dispatcher_);
+  }
+  if (stopping) stopping->stop();
+}
+
+bool engine::dispatching() {
+  std::lock_guard lock(dispatcher_mutex_);
+  return dispatcher_ != nullptr;
+}
+
+std::optional<delivery> engine::find_delivery(const id128& event,
+                                              const id128& endpoint) {
+  const auto open = open_lock();
+  return store_->find_delivery(event, endpoint);
+}
+
+std::vector<attempt> engine::attempts_of(const id128& event, const id128& endpoint) {
+  const auto open = open_lock();
+  return store_->attempts_of(event, endpoint);
+}
+
 void engine::unlock_dispatcher() {
+  stop_dispatcher();
   std::lock_guard lock(dispatcher_mutex_);
   if (dispatcher_lock_fd_ >= 0) {
     ::close(dispatcher_lock_fd_);  // releases the flock

@@ -147,6 +147,19 @@ class lmdb_store final : public store {
     return stat.ms_entries;
   }
 
+  std::optional<std::int64_t> next_due_ms() override {
+    transaction txn(env_, false);
+    cursor c(txn, due_);
+    const auto first = c.first();
+    if (!first) return std::nullopt;
+    return static_cast<std::int64_t>(storage::reader(first->key).u64());
+  }
+
+  std::uint64_t config_version() override {
+    transaction txn(env_, false);
+    return config_version(txn);
+  }
+
   std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
                               std::size_t limit) override {
     std::vector<delivery> taken;

@@ -1,0 +1,346 @@
+#include "dispatch/dispatcher.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "protekt/error.hpp"
+#include "protekt/retry.hpp"
+#include "protekt/signing.hpp"
+
+namespace protekt::dispatch {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr std::string_view kUserAgent = "Protekt-Webhooks/" PROTEKT_VERSION;
+
+// A delivery's endpoint may have more waiting than this in memory; the rest go back
+// to the queue for a little while, so a slow endpoint holds no lease others need.
+constexpr std::size_t kWaitingPerSlot = 4;
+constexpr std::int64_t kDeferMs = 1000;
+
+std::int64_t now_ms() {
+  return unix_now_ms();
+}
+
+client_options client_settings(const dispatcher_options& o) {
+  client_options c;
+  c.connect_timeout = o.connect_timeout;
+  c.ssrf = ssrf_policy(o.allowed_networks);
+  c.ca_file = o.ca_file;
+  c.max_idle_per_origin = o.endpoint_concurrency;
+  c.user_agent = std::string(kUserAgent);
+  return c;
+}
+
+// The headers that authenticate a delivery: Standard Webhooks signatures by every
+// secret still valid (the current one first), or the API token.
+void add_auth_headers(http_request& request, const endpoint& config, const delivery& d,
+                      std::int64_t now) {
+  if (const auto* token = std::get_if<api_token_auth>(&config.auth)) {
+    request.headers.emplace_back(token->header, token->value);
+    return;
+  }
+  std::vector<signing_key> keys;
+  for (const endpoint_secret& s : std::get<shared_secret_auth>(config.auth).secrets) {
+    if (!s.expires_ms || *s.expires_ms > now)
+      keys.emplace_back(hmac_key::parse(s.secret));
+  }
+  const std::string id = d.event.to_string(kEventPrefix);
+  const std::int64_t timestamp = now / 1000;
+  request.headers.emplace_back(std::string(kIdHeader), id);
+  request.headers.emplace_back(std::string(kTimestampHeader),
+                               std::to_string(timestamp));
+  request.headers.emplace_back(std::string(kSignatureHeader),
+                               signer(keys).sign(id, timestamp, request.body));
+}
+
+}  // namespace
+
+dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
+    : store_(s),
+      options_(std::move(options)),
+      disable_(std::move(disable)),
+      work_(
+          std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+              io_.get_executor())),
+      client_(client_settings(options_)) {
+  std::size_t threads = options_.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < threads; ++i) {
+    io_threads_.emplace_back([this] { io_.run(); });
+  }
+  scheduler_ = std::thread([this] { run_scheduler(); });
+}
+
+dispatcher::~dispatcher() {
+  stop();
+}
+
+void dispatcher::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  changed_.notify_all();
+}
+
+void dispatcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !scheduler_.joinable()) return;
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+
+  // What waits goes back at once; what is in flight may finish within the grace.
+  std::vector<delivery> waiting;
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& [id, state] : endpoints_) {
+      for (const delivery& d : state.waiting) waiting.push_back(d);
+      state.waiting.clear();
+    }
+    changed_.wait_for(lock, options_.stop_grace, [this] { return in_flight_ == 0; });
+  }
+  for (const delivery& d : waiting) release(d, now_ms());
+
+  work_.reset();
+  io_.stop();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
+
+  // Requests cut short: their deliveries are due again now, for whoever dispatches.
+  for (const auto& [key, d] : active_) release(d, now_ms());
+  active_.clear();
+}
+
+void dispatcher::run_scheduler() {
+  while (true) {
+    refresh_endpoints();
+    std::size_t free = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      free =
+          options_.max_in_flight > in_flight_ ? options_.max_in_flight - in_flight_ : 0;
+    }
+
+    // Lease what is due, as far as there is room for it.
+    std::size_t leased = 0;
+    try {
+      if (free > 0) {
+        for (const delivery& d : store_.lease(now_ms(), options_.lease.count(), free)) {
+          route(d);
+          ++leased;
+        }
+      }
+    } catch (const error&) {
+      // The store failed (disk, permissions); try again after a pause.
+    }
+
+    // Sleep until the next due time, a wake-up, a free slot, or idle_wait.
+    std::int64_t wait_ms = options_.idle_wait.count();
+    if (leased == free && free > 0) wait_ms = 0;
+    try {
+      if (const auto next = store_.next_due_ms()) {
+        wait_ms = std::clamp<std::int64_t>(*next - now_ms(), 0, wait_ms);
+      }
+    } catch (const error&) {
+    }
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                      [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+void dispatcher::refresh_endpoints() {
+  std::uint64_t version = 0;
+  std::vector<endpoint> all;
+  try {
+    version = store_.config_version();
+    if (version == config_version_) return;
+    all = store_.list_endpoints();
+  } catch (const error&) {
+    return;
+  }
+  config_version_ = version;
+
+  std::lock_guard lock(mutex_);
+  std::map<id128, std::shared_ptr<const endpoint>> fresh;
+  for (endpoint& e : all) fresh[e.id] = std::make_shared<const endpoint>(std::move(e));
+  for (auto& [id, state] : endpoints_) {
+    const auto it = fresh.find(id);
+    state.config = it == fresh.end() ? nullptr : it->second;
+  }
+  for (auto& [id, config] : fresh) {
+    auto& state = endpoints_[id];
+    state.config = config;
+    if (!state.strand) {
+      state.strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
+          asio::make_strand(io_));
+    }
+  }
+}
+
+void dispatcher::route(const delivery& d) {
+  std::unique_lock lock(mutex_);
+  const auto it = endpoints_.find(d.endpoint);
+  const endpoint* config =
+      it == endpoints_.end() || !it->second.config ? nullptr : it->second.config.get();
+
+  // Deliveries of deleted or disabled endpoints end here; paused ones wait.
+  if (config == nullptr || config->status == endpoint_status::disabled) {
+    lock.unlock();
+    delivery cancelled = d;
+    cancelled.status = delivery_status::cancelled;
+    cancelled.completed_ms = now_ms();
+    store_.record_outcome(cancelled, std::nullopt);
+    return;
+  }
+  endpoint_state& state = it->second;
+  if (config->status == endpoint_status::paused ||
+      state.waiting.size() >= kWaitingPerSlot * options_.endpoint_concurrency) {
+    const std::int64_t later = config->status == endpoint_status::paused
+                                   ? options_.paused_recheck.count()
+                                   : kDeferMs;
+    lock.unlock();
+    release(d, now_ms() + later);
+    return;
+  }
+  state.waiting.push_back(d);
+  pump(state);
+}
+
+void dispatcher::pump(endpoint_state& state) {
+  while (!stopping_ && state.in_flight < options_.endpoint_concurrency &&
+         !state.waiting.empty()) {
+    delivery d = state.waiting.front();
+    state.waiting.pop_front();
+    ++state.in_flight;
+    ++in_flight_;
+    active_[{d.event, d.endpoint}] = d;
+    asio::co_spawn(*state.strand, deliver(d, state.config), asio::detached);
+  }
+}
+
+asio::awaitable<void> dispatcher::deliver(delivery d,
+                                          std::shared_ptr<const endpoint> config) {
+  const std::int64_t started = now_ms();
+  http_response response;
+  try {
+    const auto body = store_.body_of(d.event, d.shape);
+    if (!body) {
+      d.status = delivery_status::cancelled;
+      d.completed_ms = started;
+      store_.record_outcome(d, std::nullopt);
+      finished(d);
+      co_return;
+    }
+
+    auto [where, target] = split_url(config->url);
+    http_request request;
+    request.where = std::move(where);
+    request.target = std::move(target);
+    request.content_type = config->payload.format == payload_format::form
+                               ? "application/x-www-form-urlencoded"
+                               : "application/json";
+    request.body = *body;
+    request.timeout = config->timeout;
+    add_auth_headers(request, *config, d, started);
+
+    response = co_await client_.send(request);
+  } catch (const std::exception& e) {
+    response.error_class = "internal";
+    response.error = e.what();
+  }
+
+  // The attempt and the delivery's next state are stored together.
+  attempt a;
+  a.number = static_cast<std::uint16_t>(d.attempts + 1);
+  a.started_ms = started;
+  a.duration_ms = static_cast<std::int32_t>(response.duration.count());
+  a.status = response.status;
+  a.error_class = response.error_class;
+  a.error = response.error;
+  a.response_excerpt = response.excerpt.substr(0, kMaxExcerpt);
+  const delivery next = decide(d, *config, response, now_ms());
+  try {
+    store_.record_outcome(next, a);
+  } catch (const error&) {
+    // Not stored: the lease runs out and the delivery is made again (at least once).
+  }
+  if (response.status == 410 && disable_) disable_(d.endpoint);
+  finished(d);
+}
+
+delivery dispatcher::decide(const delivery& d, const endpoint& config,
+                            const http_response& r, std::int64_t now) {
+  delivery next = d;
+  next.attempts = static_cast<std::uint16_t>(d.attempts + 1);
+  next.last_status = r.status;
+  next.lease_until_ms = 0;
+
+  // 2xx delivered; 410 Gone is final (and disables the endpoint).
+  if (r.answered() && r.status >= 200 && r.status < 300) {
+    next.status = delivery_status::succeeded;
+    next.completed_ms = now;
+    return next;
+  }
+  if (r.answered() && r.status == 410) {
+    next.status = delivery_status::failed;
+    next.completed_ms = now;
+    return next;
+  }
+
+  // Every other outcome is a failed attempt, retried by the endpoint's policy; 429
+  // and 503 may say when.
+  if (retries_left(config.retry, next.attempts)) {
+    std::optional<std::chrono::milliseconds> wait;
+    if (r.status == 429 || r.status == 503)
+      wait = parse_retry_after(r.retry_after, now);
+    if (!wait) {
+      std::lock_guard lock(mutex_);
+      const double unit = std::uniform_real_distribution<double>(0, 1)(random_);
+      wait = retry_delay(config.retry, next.attempts, unit);
+    }
+    next.status = delivery_status::pending;
+    next.due_ms = now + wait->count();
+    return next;
+  }
+  next.status = config.dead_letter_queue ? delivery_status::dead_lettered
+                                         : delivery_status::failed;
+  next.completed_ms = now;
+  return next;
+}
+
+void dispatcher::finished(const delivery& d) {
+  {
+    std::lock_guard lock(mutex_);
+    active_.erase({d.event, d.endpoint});
+    --in_flight_;
+    auto it = endpoints_.find(d.endpoint);
+    if (it != endpoints_.end()) {
+      --it->second.in_flight;
+      pump(it->second);
+    }
+  }
+  changed_.notify_all();
+}
+
+void dispatcher::release(const delivery& d, std::int64_t due_ms) {
+  delivery back = d;
+  back.status = delivery_status::pending;
+  back.due_ms = due_ms;
+  back.lease_until_ms = 0;
+  try {
+    store_.record_outcome(back, std::nullopt);
+  } catch (const error&) {
+    // Left leased: it comes back when the lease ends.
+  }
+}
+
+}  // namespace protekt::dispatch

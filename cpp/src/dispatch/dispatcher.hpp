@@ -1,0 +1,88 @@
+// Sends due deliveries: leases them from the store, posts them over the HTTP client
+// with at most endpoint_concurrency requests per endpoint, and stores each outcome
+// with its attempt. A scheduler thread leases; a pool of I/O threads runs one
+// coroutine per request, on a strand per endpoint.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "dispatch/http_client.hpp"
+#include "protekt/dispatcher.hpp"
+#include "protekt/store.hpp"
+
+namespace protekt::dispatch {
+
+class dispatcher {
+ public:
+  // Called when an endpoint answers 410 Gone.
+  using disable_fn = std::function<void(const id128& endpoint)>;
+
+  // REQUIRES: this process holds the store's dispatcher lock. Starts its threads.
+  dispatcher(store& s, dispatcher_options options, disable_fn disable);
+  // Stops (see stop()).
+  ~dispatcher();
+  dispatcher(const dispatcher&) = delete;
+  dispatcher& operator=(const dispatcher&) = delete;
+
+  // Something new may be due: look now instead of at the next planned time.
+  void wake();
+
+  // Releases what waits, lets requests in flight finish for up to stop_grace, then
+  // releases the rest for a later dispatcher. Idempotent.
+  void stop();
+
+ private:
+  struct endpoint_state {
+    std::shared_ptr<const endpoint> config;
+    std::shared_ptr<boost::asio::strand<boost::asio::io_context::executor_type>> strand;
+    std::deque<delivery> waiting;
+    std::size_t in_flight = 0;
+  };
+
+  void run_scheduler();
+  void refresh_endpoints();
+  void route(const delivery& d);
+  void pump(endpoint_state& state);  // REQUIRES: mutex_ held
+  boost::asio::awaitable<void> deliver(delivery d,
+                                       std::shared_ptr<const endpoint> config);
+  void finished(const delivery& d);
+  delivery decide(const delivery& d, const endpoint& config, const http_response& r,
+                  std::int64_t now_ms);
+  void release(const delivery& d, std::int64_t due_ms);
+
+  store& store_;
+  const dispatcher_options options_;
+  const disable_fn disable_;
+
+  // The client's pooled connections live on io_, so io_ is made before the client
+  // and destroyed after it.
+  boost::asio::io_context io_;
+  std::unique_ptr<
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      work_;
+  http_client client_;
+  std::vector<std::thread> io_threads_;
+  std::thread scheduler_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool woken_ = false;                                  // guarded by mutex_
+  bool stopping_ = false;                               // guarded by mutex_
+  std::size_t in_flight_ = 0;                           // guarded by mutex_
+  std::map<id128, endpoint_state> endpoints_;           // guarded by mutex_
+  std::map<std::pair<id128, id128>, delivery> active_;  // guarded by mutex_
+  std::uint64_t config_version_ = ~std::uint64_t{0};    // scheduler thread only
+  std::mt19937_64 random_{std::random_device{}()};      // guarded by mutex_
+};
+
+}  // namespace protekt::dispatch
