@@ -159,7 +159,9 @@ void register_engine(py::module_& m) {
                        std::size_t max_event_bytes, double retention_s,
                        double idempotency_window_s, double secret_grace_s,
                        double sweep_interval_s, std::size_t initial_map_size,
-                       std::size_t max_map_size) {
+                       std::size_t max_map_size,
+                       const std::vector<std::string>& allowed_networks,
+                       const std::string& ca_file) {
              const auto ms = [](double s) {
                return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
              };
@@ -173,13 +175,19 @@ void register_engine(py::module_& m) {
              o.sweep_interval = ms(sweep_interval_s);
              o.initial_map_size = initial_map_size;
              o.max_map_size = max_map_size;
+             for (const std::string& n : allowed_networks) {
+               o.allowed_networks.push_back(parse_network(n));
+             }
+             o.ca_file = ca_file;
              py::gil_scoped_release release;
              return std::make_unique<engine>(std::move(o));
            }),
            py::arg("directory"), py::arg("allow_http"), py::arg("max_event_bytes"),
            py::arg("retention_s"), py::arg("idempotency_window_s"),
            py::arg("secret_grace_s"), py::arg("sweep_interval_s"),
-           py::arg("initial_map_size"), py::arg("max_map_size"))
+           py::arg("initial_map_size"), py::arg("max_map_size"),
+           py::arg("allowed_networks") = std::vector<std::string>{},
+           py::arg("ca_file") = "")
       .def("close", &engine::close, py::call_guard<py::gil_scoped_release>())
       .def("create_endpoint",
            [](engine& e, const std::string& spec) {
@@ -337,6 +345,17 @@ void register_engine(py::module_& m) {
       .def("stop_dispatcher", &engine::stop_dispatcher,
            py::call_guard<py::gil_scoped_release>())
       .def("dispatching", &engine::dispatching)
+      .def("verify_endpoint",
+           [](engine& e, const std::string& id) {
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             py::gil_scoped_release release;
+             return endpoint_text(e.verify_endpoint(key));
+           })
+      .def("send_test_event",
+           [](engine& e, const std::string& id) {
+             const id128 key = parse_id(id, kEndpointPrefix, "endpoint_id");
+             return e.send_test_event(key);
+           })
       .def("attempts_of",
            [](engine& e, const std::string& event, const std::string& endpoint) {
              const id128 ev = parse_id(event, kEventPrefix, "event_id");

@@ -21,6 +21,7 @@ from protekt._engine import (
     EndpointStatus,
     Engine,
     Event,
+    Verification,
 )
 from protekt._exceptions import (
     CryptoError,
@@ -71,6 +72,7 @@ __all__ = [
     "StorageError",
     "TimestampOutOfToleranceError",
     "ValidationError",
+    "Verification",
     "Webhook",
     "WebhookVerificationError",
     "__version__",

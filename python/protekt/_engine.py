@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ __all__ = [
     "Endpoints",
     "Engine",
     "Event",
+    "Verification",
 ]
 
 DEFAULT_MAX_EVENT_BYTES: Final = 256 * 1024
@@ -72,6 +74,31 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def _verification(raw: dict[str, Any] | None) -> Verification | None:
+    if not raw:
+        return None
+    return Verification(
+        _time(raw["at_ms"]),
+        raw["status"] or None,
+        raw["error"],
+        raw.get("duration_ms", 0) / 1000,
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The last Verify endpoint: the endpoint is verified when it answered 200."""
+
+    at: datetime
+    status: int | None  # None when no response came
+    error: str
+    duration: float  # seconds
+
+    @property
+    def passed(self) -> bool:
+        return self.status == 200
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """An endpoint as stored. Change it through ``engine.endpoints``."""
@@ -90,6 +117,7 @@ class Endpoint:
     created_at: datetime
     updated_at: datetime
     previous_secrets: tuple[str, ...] = ()
+    verification: Verification | None = None
 
     @property
     def secret(self) -> str | None:
@@ -132,6 +160,7 @@ class Endpoint:
             created_at=_time(raw["created_ms"]),
             updated_at=_time(raw["updated_ms"]),
             previous_secrets=previous,
+            verification=_verification(raw.get("verification")),
         )
 
     def __repr__(self) -> str:
@@ -321,6 +350,33 @@ class Endpoints:
         one that never answered Verify endpoint, for receivers you run yourself."""
         return self._call("change_status", endpoint_id, "save", skip_verification)
 
+    def verify(self, endpoint_id: str) -> Endpoint:
+        """Verify endpoint: sends a signed ``webhook.verification`` event with a
+        random ``challenge`` and waits for the answer (at most the endpoint's
+        timeout). A ``200`` verifies the endpoint; the result, and what went wrong
+        otherwise, is in ``Endpoint.verification``."""
+        return self._call("verify_endpoint", endpoint_id)
+
+    def send_test_event(self, endpoint_id: str, *, wait: float | None = 30) -> Delivery:
+        """Send test event: queues a signed ``webhook.test`` event for this active
+        endpoint and, unless ``wait`` is None, waits up to ``wait`` seconds for its
+        delivery to finish (a dispatcher must be running). Returns the delivery; its
+        attempts are in ``engine.attempts``."""
+        native = self._native()
+        outcome = native.send_test_event(endpoint_id).wait(None)
+        assert outcome is not None
+        event_id = outcome[0]
+        deadline = time.monotonic() + (wait or 0)
+        while True:
+            delivery = self._engine.delivery(event_id, endpoint_id)
+            finished = delivery.status not in (
+                DeliveryStatus.PENDING,
+                DeliveryStatus.IN_FLIGHT,
+            )
+            if finished or wait is None or time.monotonic() >= deadline:
+                return delivery
+            time.sleep(0.02)
+
     def pause(self, endpoint_id: str) -> Endpoint:
         """Stops deliveries; events emitted meanwhile are not queued for it."""
         return self._call("change_status", endpoint_id, "pause", False)
@@ -364,6 +420,10 @@ class Engine:
     Endpoints are configured through ``engine.endpoints``. ``emit`` returns once the
     event and its deliveries are durable on disk. Several processes may open the same
     directory at once. Thread-safe; use it as a context manager or call ``close()``.
+
+    Deliveries and Verify endpoint reach public addresses only, unless the network is
+    in ``allowed_networks`` (for example ``["127.0.0.0/8"]`` in development): the SSRF
+    guard. ``ca_file`` replaces the system's trust store for HTTPS endpoints.
     """
 
     def __init__(
@@ -378,6 +438,8 @@ class Engine:
         sweep_interval: float | timedelta = DEFAULT_SWEEP_INTERVAL,
         initial_map_size: int = DEFAULT_INITIAL_MAP_SIZE,
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
+        allowed_networks: Sequence[str] = (),
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if not isinstance(max_event_bytes, int) or max_event_bytes <= 0:
             raise ValidationError(
@@ -410,6 +472,8 @@ class Engine:
             max(durations["sweep_interval"], 0.01),
             initial_map_size,
             max(max_map_size, initial_map_size),
+            [str(n) for n in allowed_networks],
+            os.fspath(ca_file) if ca_file is not None else "",
         )
         self.endpoints = Endpoints(self)
 

@@ -102,7 +102,9 @@ class Receiver(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._connections = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def port(self) -> int:

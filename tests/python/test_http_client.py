@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import pytest
+
+import protekt
+from protekt import _core
 from receivers import (
     EndlessBodyReceiver,
     GarbageReceiver,
@@ -26,9 +29,6 @@ from receivers import (
     Reply,
     SilentReceiver,
 )
-
-import protekt
-from protekt import _core
 
 trustme = pytest.importorskip("trustme")
 
@@ -256,12 +256,6 @@ def test_tls_requests_share_one_keep_alive_connection(
     assert tls_receiver.connections == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a TLS peer hanging up without close_notify fails with stream_truncated, "
-    "class 'tls', which http_client.cpp's stale() does not count as a stale "
-    "keep-alive connection, so the request is not retried",
-)
 def test_a_kept_tls_connection_the_receiver_hung_up_is_retried_on_a_new_one(
     serve: Callable[[Receiver], Receiver],
     server_tls: Callable[..., ssl.SSLContext],
@@ -330,6 +324,30 @@ def test_the_excerpt_is_the_first_kibibyte_of_a_longer_body(
 
     assert [r.excerpt for r in outcome.responses] == [body[:1024]] * 2
     assert outcome.idle == 1
+
+
+def test_a_body_at_the_read_limit_is_read_whole_and_its_connection_kept(
+    serve: Callable[[Receiver], Receiver],
+) -> None:
+    receiver = serve(Receiver(reply=Reply(200, (), b"x" * 64 * 1024)))
+
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=2)
+
+    assert [(r.status, r.error_class) for r in outcome.responses] == [(200, "")] * 2
+    assert receiver.connections == 1
+    assert outcome.idle == 1
+
+
+def test_a_body_over_the_read_limit_keeps_its_status_but_not_its_connection(
+    serve: Callable[[Receiver], Receiver],
+) -> None:
+    receiver = serve(Receiver(reply=Reply(500, (), b"x" * (64 * 1024 + 1))))
+
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=2)
+
+    assert [(r.status, r.error_class) for r in outcome.responses] == [(500, "")] * 2
+    assert receiver.connections == 2
+    assert outcome.idle == 0
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
@@ -536,12 +554,6 @@ def test_a_receiver_offering_only_tls_1_1_is_refused(
     assert receiver.received == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the TLS handshake runs under the connect timeout set in "
-    "http_client::connect, not under the request timeout that http_request::timeout "
-    "documents as covering it",
-)
 def test_a_tls_handshake_that_never_completes_times_out_after_the_timeout(
     serve: Callable[[SilentReceiver], SilentReceiver], ca_file: Path
 ) -> None:
@@ -585,11 +597,6 @@ def test_a_ca_file_that_cannot_be_read_is_a_tls_error_about_the_ca_bundle(
     assert "CA bundle" in outcome.only.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http_client::handshake names origin::ca_file in the message, which is "
-    "empty when the bundle comes from client_options::ca_file",
-)
 def test_a_ca_file_that_cannot_be_read_is_named_in_the_error(
     tls_receiver: Receiver, tmp_path: Path
 ) -> None:

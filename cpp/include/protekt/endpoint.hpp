@@ -73,6 +73,16 @@ struct failure_notification {
   std::string target;  // an email address or an https URL
 };
 
+// The last Verify endpoint: when, what the endpoint answered, what went wrong.
+struct verification_result {
+  std::int64_t at_ms = 0;   // 0: never verified
+  std::int32_t status = 0;  // HTTP status; 0 when no response came
+  std::string error;        // empty when it answered 200
+  std::int32_t duration_ms = 0;
+
+  bool passed() const { return status == 200; }
+};
+
 struct endpoint {
   id128 id;
   std::string url;
@@ -87,6 +97,7 @@ struct endpoint {
   endpoint_status status = endpoint_status::created;
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
+  verification_result verification;
 
   bool subscribed_to(std::string_view event_type) const;
   bool receives(std::string_view event_type) const {

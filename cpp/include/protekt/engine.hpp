@@ -42,7 +42,9 @@ struct engine_options {
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   std::chrono::milliseconds secret_grace = std::chrono::hours(24);
   std::chrono::milliseconds sweep_interval = std::chrono::minutes(1);
-  std::size_t max_batch = 1024;  // events per group commit
+  std::size_t max_batch = 1024;           // events per group commit
+  std::vector<network> allowed_networks;  // deliveries may reach these (SSRF guard)
+  std::string ca_file;  // trust for HTTPS deliveries; empty: the system's store
   std::size_t initial_map_size = std::size_t{64} << 20;
   std::size_t max_map_size = std::size_t{1} << 40;
 };
@@ -142,6 +144,15 @@ class engine {
   void stop_dispatcher();
   bool dispatching();
 
+  // Verify endpoint: sends a signed webhook.verification event with a random
+  // challenge and stores the answer on the endpoint, which is verified on a 200.
+  // Blocks for at most the endpoint's timeout. THROWS not_found_error.
+  endpoint verify_endpoint(const id128& id);
+
+  // Send test event: a webhook.test event for one active endpoint, through the
+  // queue like any event. THROWS not_found_error, validation_error (not active).
+  std::shared_ptr<emit_ticket> send_test_event(const id128& id);
+
   std::optional<delivery> find_delivery(const id128& event, const id128& endpoint);
   std::vector<attempt> attempts_of(const id128& event, const id128& endpoint);
 
@@ -151,6 +162,9 @@ class engine {
     std::shared_ptr<emit_ticket> ticket;
   };
 
+  std::shared_ptr<emit_ticket> enqueue(std::string type, event_data data,
+                                       std::string idempotency_key,
+                                       std::optional<id128> target);
   void run_writer();
   void commit_batch(std::vector<queued>& batch);
   fanout plan(const emit_request& request, std::span<const endpoint> active) const;

@@ -69,6 +69,7 @@ struct emit_request {
   std::string envelope;         // the full JSON envelope
   event_data data;              // its data members, for shaping
   std::string idempotency_key;  // empty for none
+  std::optional<id128> target;  // an engine event for one endpoint only
 };
 
 // What appending decided for one event.

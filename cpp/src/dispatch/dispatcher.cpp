@@ -24,6 +24,30 @@ std::int64_t now_ms() {
   return unix_now_ms();
 }
 
+// The headers that authenticate a delivery: Standard Webhooks signatures by every
+// secret still valid (the current one first), or the API token.
+void add_auth_headers(http_request& request, const endpoint& config,
+                      const std::string& id, std::int64_t now) {
+  if (const auto* token = std::get_if<api_token_auth>(&config.auth)) {
+    request.headers.emplace_back(token->header, token->value);
+    return;
+  }
+  std::vector<signing_key> keys;
+  for (const endpoint_secret& s : std::get<shared_secret_auth>(config.auth).secrets) {
+    if (!s.expires_ms || *s.expires_ms > now) {
+      keys.emplace_back(hmac_key::parse(s.secret));
+    }
+  }
+  const std::int64_t timestamp = now / 1000;
+  request.headers.emplace_back(std::string(kIdHeader), id);
+  request.headers.emplace_back(std::string(kTimestampHeader),
+                               std::to_string(timestamp));
+  request.headers.emplace_back(std::string(kSignatureHeader),
+                               signer(keys).sign(id, timestamp, request.body));
+}
+
+}  // namespace
+
 client_options client_settings(const dispatcher_options& o) {
   client_options c;
   c.connect_timeout = o.connect_timeout;
@@ -34,29 +58,20 @@ client_options client_settings(const dispatcher_options& o) {
   return c;
 }
 
-// The headers that authenticate a delivery: Standard Webhooks signatures by every
-// secret still valid (the current one first), or the API token.
-void add_auth_headers(http_request& request, const endpoint& config, const delivery& d,
-                      std::int64_t now) {
-  if (const auto* token = std::get_if<api_token_auth>(&config.auth)) {
-    request.headers.emplace_back(token->header, token->value);
-    return;
-  }
-  std::vector<signing_key> keys;
-  for (const endpoint_secret& s : std::get<shared_secret_auth>(config.auth).secrets) {
-    if (!s.expires_ms || *s.expires_ms > now)
-      keys.emplace_back(hmac_key::parse(s.secret));
-  }
-  const std::string id = d.event.to_string(kEventPrefix);
-  const std::int64_t timestamp = now / 1000;
-  request.headers.emplace_back(std::string(kIdHeader), id);
-  request.headers.emplace_back(std::string(kTimestampHeader),
-                               std::to_string(timestamp));
-  request.headers.emplace_back(std::string(kSignatureHeader),
-                               signer(keys).sign(id, timestamp, request.body));
+http_request delivery_request(const endpoint& config, const std::string& message_id,
+                              std::string body, std::int64_t now_ms) {
+  auto [where, target] = split_url(config.url);
+  http_request request;
+  request.where = std::move(where);
+  request.target = std::move(target);
+  request.content_type = config.payload.format == payload_format::form
+                             ? "application/x-www-form-urlencoded"
+                             : "application/json";
+  request.body = std::move(body);
+  request.timeout = config.timeout;
+  add_auth_headers(request, config, message_id, now_ms);
+  return request;
 }
-
-}  // namespace
 
 dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
     : store_(s),
@@ -241,18 +256,8 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
       co_return;
     }
 
-    auto [where, target] = split_url(config->url);
-    http_request request;
-    request.where = std::move(where);
-    request.target = std::move(target);
-    request.content_type = config->payload.format == payload_format::form
-                               ? "application/x-www-form-urlencoded"
-                               : "application/json";
-    request.body = *body;
-    request.timeout = config->timeout;
-    add_auth_headers(request, *config, d, started);
-
-    response = co_await client_.send(request);
+    response = co_await client_.send(
+        delivery_request(*config, d.event.to_string(kEventPrefix), *body, started));
   } catch (const std::exception& e) {
     response.error_class = "internal";
     response.error = e.what();

@@ -22,6 +22,16 @@
 
 namespace protekt::dispatch {
 
+// The request that delivers body to an endpoint: its URL, content type and timeout,
+// and the Standard Webhooks headers (one signature per secret still valid) or the
+// API token header. message_id goes into webhook-id.
+// THROWS validation_error for a URL that cannot be delivered to.
+http_request delivery_request(const endpoint& config, const std::string& message_id,
+                              std::string body, std::int64_t now_ms);
+
+// The HTTP client settings of a dispatcher's options.
+client_options client_settings(const dispatcher_options& options);
+
 class dispatcher {
  public:
   // Called when an endpoint answers 410 Gone.

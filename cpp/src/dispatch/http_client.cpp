@@ -4,6 +4,9 @@
 #include <openssl/x509_vfy.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -46,14 +49,13 @@ std::string host_header(const origin& where) {
 std::string error_class_of(const error_code& ec) {
   if (ec == beast::error::timeout) return "timeout";
   if (ec == asio::error::connection_refused) return "refused";
-  if (ec.category() == asio::error::get_ssl_category() ||
-      ec == ssl::error::stream_truncated) {
-    return "tls";
-  }
+  // A TLS peer that hangs up without a close_notify has hung up all the same.
   if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-      ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == ssl::error::stream_truncated) {
     return "reset";
   }
+  if (ec.category() == asio::error::get_ssl_category()) return "tls";
   if (ec.category() == make_error_code(http::error::partial_message).category()) {
     return "protocol";
   }
@@ -69,7 +71,8 @@ void fail(http_response& result, std::string error_class, std::string error) {
 // such a failure before any response byte is retried once on a new connection.
 bool stale(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
 }
 
 }  // namespace
@@ -175,7 +178,7 @@ void http_client::put_idle(std::unique_ptr<connection> c) {
 }
 
 asio::awaitable<std::unique_ptr<connection>> http_client::connect(
-    const origin& where, http_response& result) {
+    const origin& where, std::chrono::milliseconds timeout, http_response& result) {
   const auto executor = co_await asio::this_coro::executor;
 
   // Resolve, then connect to the first address the SSRF guard permits: the check is
@@ -218,18 +221,20 @@ asio::awaitable<std::unique_ptr<connection>> http_client::connect(
     c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
     co_return c;
   }
+  // The request's timeout starts now, with the TLS handshake.
+  stream.expires_after(timeout);
   co_return co_await handshake(std::move(c), std::move(stream), result);
 }
 
 asio::awaitable<std::unique_ptr<connection>> http_client::handshake(
     std::unique_ptr<connection> c, beast::tcp_stream stream, http_response& result) {
   const origin& where = c->where;
+  const std::string& ca_file = where.ca_file.empty() ? options_.ca_file : where.ca_file;
   ssl::context* context = nullptr;
   try {
-    context = &tls_->context(where.ca_file.empty() ? options_.ca_file : where.ca_file);
+    context = &tls_->context(ca_file);
   } catch (const boost::system::system_error& e) {
-    fail(result, "tls",
-         "could not load the CA bundle " + where.ca_file + ": " + e.what());
+    fail(result, "tls", "could not load the CA bundle " + ca_file + ": " + e.what());
     co_return nullptr;
   }
   c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream),
@@ -277,7 +282,7 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
     std::unique_ptr<connection> c = take_idle(request.where);
     const bool reused = c != nullptr;
     if (!c) {
-      c = co_await connect(request.where, result);
+      c = co_await connect(request.where, request.timeout, result);
       if (!c) break;
     }
     c->tcp().expires_after(request.timeout);
@@ -317,6 +322,18 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   co_return result;
+}
+
+http_response post_now(const client_options& options, const http_request& request) {
+  // The context goes last: the client's connections must close before it does.
+  asio::io_context io;
+  http_client client(options);
+  http_response result;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { result = co_await client.send(request); },
+      asio::detached);
+  io.run();
+  return result;
 }
 
 }  // namespace protekt::dispatch

@@ -85,8 +85,8 @@ class http_client {
  private:
   struct tls_contexts;
 
-  boost::asio::awaitable<std::unique_ptr<connection>> connect(const origin& where,
-                                                              http_response& result);
+  boost::asio::awaitable<std::unique_ptr<connection>> connect(
+      const origin& where, std::chrono::milliseconds timeout, http_response& result);
   boost::asio::awaitable<std::unique_ptr<connection>> handshake(
       std::unique_ptr<connection> c, boost::beast::tcp_stream stream,
       http_response& result);
@@ -98,5 +98,9 @@ class http_client {
   mutable std::mutex mutex_;
   std::map<origin, std::vector<std::unique_ptr<connection>>> idle_;  // guarded
 };
+
+// Sends one request with a client of its own, on the calling thread, and returns
+// when it is answered or failed. For one-off requests (Verify endpoint).
+http_response post_now(const client_options& options, const http_request& request);
 
 }  // namespace protekt::dispatch

@@ -215,6 +215,12 @@ void to_json(json& j, const endpoint& e) {
       {"status", status_name(e.status)},
       {"created_ms", e.created_ms},
       {"updated_ms", e.updated_ms},
+      {"verification", e.verification.at_ms == 0
+                           ? json()
+                           : json{{"at_ms", e.verification.at_ms},
+                                  {"status", e.verification.status},
+                                  {"error", e.verification.error},
+                                  {"duration_ms", e.verification.duration_ms}}},
   };
 }
 
@@ -357,6 +363,13 @@ endpoint endpoint_from_json(const json& j) {
   e.status = status_from(status);
   read(j, "created_ms", e.created_ms, "created_ms");
   read(j, "updated_ms", e.updated_ms, "updated_ms");
+  if (j.contains("verification") && j["verification"].is_object()) {
+    const json& v = j["verification"];
+    read(v, "at_ms", e.verification.at_ms, "verification.at_ms");
+    read(v, "status", e.verification.status, "verification.status");
+    read(v, "error", e.verification.error, "verification.error");
+    read(v, "duration_ms", e.verification.duration_ms, "verification.duration_ms");
+  }
   return e;
 }
 

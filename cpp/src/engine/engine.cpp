@@ -9,6 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "engine/shaping.hpp"
 #include "protekt/error.hpp"
@@ -28,8 +29,8 @@ constexpr std::string_view kDispatcherLockFile = "dispatcher.lock";
 constexpr auto kGatherWait = std::chrono::microseconds(200);
 
 // Fields that change only through their own operations.
-constexpr std::array<const char*, 4> kFixedFields = {"id", "status", "created_ms",
-                                                     "updated_ms"};
+constexpr std::array<const char*, 5> kFixedFields = {"id", "status", "created_ms",
+                                                     "updated_ms", "verification"};
 
 [[noreturn]] void refuse(const std::string& field, const std::string& message) {
   throw validation_error(field, field + ": " + message);
@@ -279,10 +280,18 @@ std::shared_ptr<emit_ticket> engine::emit(std::string type, event_data data,
     refuse("idempotency_key", "longer than 255 bytes");
   }
 
+  return enqueue(std::move(type), std::move(data), std::move(idempotency_key),
+                 std::nullopt);
+}
+
+std::shared_ptr<emit_ticket> engine::enqueue(std::string type, event_data data,
+                                             std::string idempotency_key,
+                                             std::optional<id128> target) {
   // The envelope is built here, on the caller's thread; the writer only stores it.
   const id128 id = ids_.next(unix_now_ms());
-  emit_request request{id, std::move(type), id.timestamp_ms(),
-                       {}, std::move(data), std::move(idempotency_key)};
+  emit_request request{id,    std::move(type), id.timestamp_ms(),
+                       {},    std::move(data), std::move(idempotency_key),
+                       target};
   request.envelope = detail::build_envelope({id, request.type, request.created_ms},
                                             request.data, kAllMetadata);
   auto ticket = std::make_shared<emit_ticket>(id);
@@ -302,7 +311,9 @@ fanout engine::plan(const emit_request& request,
   std::vector<std::pair<payload_config, std::uint8_t>> shapes;  // built so far
 
   for (const endpoint& e : active) {
-    if (!e.subscribed_to(request.type)) continue;
+    if (request.target ? e.id != *request.target : !e.subscribed_to(request.type)) {
+      continue;
+    }
 
     // Identical shapes are built once; the full JSON envelope is not built at all.
     const payload_config shape{e.payload.format, e.payload.include & present};
@@ -453,6 +464,9 @@ bool engine::try_lock_dispatcher() {
 }
 
 bool engine::start_dispatcher(dispatcher_options options) {
+  if (options.allowed_networks.empty())
+    options.allowed_networks = options_.allowed_networks;
+  if (options.ca_file.empty()) options.ca_file = options_.ca_file;
   if (options.endpoint_concurrency == 0 || options.max_in_flight == 0) {
     refuse("concurrency", "must be at least 1");
   }
@@ -479,6 +493,69 @@ void engine::stop_dispatcher() {
     stopping = std::move(dispatcher_);
   }
   if (stopping) stopping->stop();
+}
+
+endpoint engine::verify_endpoint(const id128& id) {
+  const auto open = open_lock();
+  const auto current = store_->find_endpoint(id);
+  if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+
+  // The challenge, signed and shaped like any delivery to this endpoint.
+  const std::int64_t now = unix_now_ms();
+  const id128 message = ids_.next(now);
+  event_data data;
+  data.members.push_back(
+      {"challenge", "\"" + detail::base64url_encode(random_bytes(24)) + "\""});
+  data.members.push_back({"endpoint_id", "\"" + id.to_string(kEndpointPrefix) + "\""});
+  std::string body = detail::build_envelope({message, "webhook.verification", now},
+                                            data, kAllMetadata);
+  if (current->payload.format == payload_format::form) body = detail::form_body(body);
+
+  dispatcher_options network;
+  network.allowed_networks = options_.allowed_networks;
+  network.ca_file = options_.ca_file;
+  const dispatch::http_response answer = dispatch::post_now(
+      dispatch::client_settings(network),
+      dispatch::delivery_request(*current, message.to_string(kEventPrefix),
+                                 std::move(body), now));
+
+  verification_result result;
+  result.at_ms = now;
+  result.status = answer.status;
+  result.duration_ms = static_cast<std::int32_t>(answer.duration.count());
+  if (!answer.answered()) {
+    result.error = answer.error;
+  } else if (answer.status != 200) {
+    result.error = "the endpoint answered " + std::to_string(answer.status) +
+                   "; Verify endpoint needs 200";
+  }
+  return store_->update_endpoint(id, [&](const std::optional<endpoint>& stored) {
+    if (!stored) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+    endpoint e = *stored;
+    e.verification = result;
+    if (result.passed() && (e.status == endpoint_status::created ||
+                            e.status == endpoint_status::disabled)) {
+      e.status = endpoint_status::verified;
+    }
+    e.updated_ms = unix_now_ms();
+    return e;
+  });
+}
+
+std::shared_ptr<emit_ticket> engine::send_test_event(const id128& id) {
+  const auto found = find_endpoint(id);
+  if (!found) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
+  if (found->status != endpoint_status::active) {
+    refuse("status",
+           "Save webhook first: only an active endpoint receives the test "
+           "event, and this one is " +
+               std::string(to_string(found->status)));
+  }
+  event_data data;
+  data.members.push_back(
+      {"message", "\"A test event from Protekt, sent with Send test event.\""});
+  data.members.push_back({"endpoint_id", "\"" + id.to_string(kEndpointPrefix) + "\""});
+  return enqueue("webhook.test", std::move(data), {}, id);
 }
 
 bool engine::dispatching() {
