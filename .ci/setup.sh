@@ -65,8 +65,12 @@ create_venv() {
 # Rebuilds and reinstalls protekt when a source is newer than the last install.
 install_protekt() {
   local stamp="$VENV/.protekt-installed" extras="${1:-}"
-  # An install with extras also serves a later call that asks for none.
-  if [ -f "$stamp" ] && { [ -z "$extras" ] || [ "$(cat "$stamp")" = "$extras" ]; } \
+  # An install with extras serves a later call that asks for none, and one with the
+  # dev extras (which hold every other group) serves any call.
+  local installed=""
+  [ -f "$stamp" ] && installed="$(cat "$stamp")"
+  if [ -f "$stamp" ] && { [ -z "$extras" ] || [ "$installed" = "$extras" ] \
+      || [ "$installed" = dev ]; } \
       && [ -z "$(find \
       "$ROOT/cpp" "$ROOT/python" "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
       "$ROOT/pyproject.toml" -newer "$stamp" -print -quit)" ]; then
@@ -74,8 +78,8 @@ install_protekt() {
   fi
   log "building and installing protekt${extras:+ with [$extras]} (C++ build, a minute)"
   "$VENV_PYTHON" -m pip install -q "$ROOT${extras:+[$extras]}"
-  # Extras installed before stay installed; the stamp keeps naming them.
-  [ -n "$extras" ] || extras="$(cat "$stamp" 2>/dev/null || true)"
+  # Extras installed before stay installed; the stamp keeps naming the widest.
+  if [ -z "$extras" ] || [ "$installed" = dev ]; then extras="$installed"; fi
   printf '%s' "$extras" > "$stamp"
 }
 

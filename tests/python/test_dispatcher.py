@@ -287,7 +287,9 @@ def test_after_rotation_a_delivery_carries_two_signatures_either_secret_verifies
         assert protekt.Webhook(secret).verify(request.body, request.headers)
     current = protekt.Webhook(new.secret)
     expected_first = current.sign(
-        request.headers["webhook-id"], request.headers["webhook-timestamp"], request.body
+        request.headers["webhook-id"],
+        int(request.headers["webhook-timestamp"]),
+        request.body,
     )
     assert signatures[0] == expected_first
 
@@ -738,19 +740,18 @@ def killed_mid_delivery(
     subscribe(receiver.url())
     events = [engine.emit(LOGIN, user={"id": f"u_{n}"}) for n in range(6)]
 
-    child = run_child(DISPATCHER, directory)
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "dispatching"
-        wait_for(lambda: receiver.in_flight == 6, what="six requests in flight")
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-        receiver.default = Answer()
-        yield KilledMidDelivery(engine, receiver, events)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    with run_child(DISPATCHER, directory) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "dispatching"
+            wait_for(lambda: receiver.in_flight == 6, what="six requests in flight")
+            child.send_signal(signal.SIGKILL)
             child.wait(timeout=10)
+            receiver.default = Answer()
+            yield KilledMidDelivery(engine, receiver, events)
+        finally:
+            if child.poll() is None:
+                child.kill()
 
 
 def test_a_dispatcher_killed_mid_delivery_loses_no_delivery(
