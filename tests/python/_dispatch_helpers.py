@@ -10,6 +10,7 @@ at once. Everything runs in daemon threads and stops with `close()`.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import sys
 import threading
@@ -17,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import protekt
 
@@ -168,7 +169,7 @@ class ScriptedReceiver(ThreadingHTTPServer):
 
     # The handshake happens in the handler's thread, on its first read, so a client
     # that fails it cannot hold up the accepting thread.
-    def get_request(self) -> tuple[object, object]:
+    def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = self.socket.accept()
         if self.tls is not None:
             sock = self.tls.wrap_socket(
@@ -176,10 +177,10 @@ class ScriptedReceiver(ThreadingHTTPServer):
             )
         return sock, address
 
-    def process_request(self, request: object, client_address: object) -> None:
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._lock:
             self._connections += 1
-        super().process_request(request, client_address)  # type: ignore[arg-type]
+        super().process_request(request, client_address)
 
     def handle_error(self, request: object, client_address: object) -> None:
         # Failed handshakes and clients that hang up are what some tests provoke.
@@ -191,9 +192,7 @@ class ScriptedReceiver(ThreadingHTTPServer):
 # ---- bounded waits -------------------------------------------------------------------
 
 
-def wait_for(
-    condition: Callable[[], T], *, what: str, timeout: float = WAIT_S
-) -> T:
+def wait_for(condition: Callable[[], T], *, what: str, timeout: float = WAIT_S) -> T:
     """Polls `condition` until it returns something true, and returns that.
 
     Fails the test, naming `what` was awaited, when `timeout` seconds pass first.
