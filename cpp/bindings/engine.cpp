@@ -324,8 +324,8 @@ void register_engine(py::module_& m) {
           "start_dispatcher",
           [](engine& e, std::size_t threads, std::size_t concurrency,
              const std::vector<std::string>& allowed_networks,
-             const std::string& ca_file, double connect_timeout_s,
-             double stop_grace_s) {
+             const std::string& ca_file, double connect_timeout_s, double stop_grace_s,
+             double lease_s) {
             dispatcher_options o;
             o.threads = threads;
             o.endpoint_concurrency = concurrency;
@@ -337,11 +337,14 @@ void register_engine(py::module_& m) {
                 static_cast<std::int64_t>(connect_timeout_s * 1000));
             o.stop_grace = std::chrono::milliseconds(
                 static_cast<std::int64_t>(stop_grace_s * 1000));
+            o.lease =
+                std::chrono::milliseconds(static_cast<std::int64_t>(lease_s * 1000));
             py::gil_scoped_release release;
             return e.start_dispatcher(std::move(o));
           },
           py::arg("threads"), py::arg("concurrency"), py::arg("allowed_networks"),
-          py::arg("ca_file"), py::arg("connect_timeout_s"), py::arg("stop_grace_s"))
+          py::arg("ca_file"), py::arg("connect_timeout_s"), py::arg("stop_grace_s"),
+          py::arg("lease_s"))
       .def("stop_dispatcher", &engine::stop_dispatcher,
            py::call_guard<py::gil_scoped_release>())
       .def("dispatching", &engine::dispatching)

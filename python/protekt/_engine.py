@@ -579,6 +579,7 @@ class Engine:
         ca_file: str | os.PathLike[str] | None = None,
         connect_timeout: float | timedelta = 10,
         stop_grace: float | timedelta = 10,
+        lease: float | timedelta = 300,
     ) -> bool:
         """Starts sending due deliveries from this process, on ``threads`` I/O
         threads (one per core by default) with at most ``concurrency`` requests in
@@ -587,7 +588,10 @@ class Engine:
 
         Deliveries reach public addresses only, unless their network is in
         ``allowed_networks`` (for example ``["127.0.0.0/8"]`` in development).
-        ``ca_file`` replaces the system's trust store for HTTPS.
+        ``ca_file`` replaces the system's trust store for HTTPS. Each delivery taken
+        is held for ``lease``; if this process dies, another dispatcher takes it
+        again when the lease ends (delivery is at least once), so the lease must
+        outlast the longest endpoint timeout.
         """
         return self._native_engine().start_dispatcher(
             threads,
@@ -596,6 +600,7 @@ class Engine:
             os.fspath(ca_file) if ca_file is not None else "",
             seconds(connect_timeout, "connect_timeout"),
             seconds(stop_grace, "stop_grace"),
+            seconds(lease, "lease"),
         )
 
     def stop_dispatcher(self) -> None:

@@ -162,6 +162,8 @@ class engine {
     std::shared_ptr<emit_ticket> ticket;
   };
 
+  endpoint store_status(const id128& id, endpoint_action action,
+                        bool skip_verification);
   std::shared_ptr<emit_ticket> enqueue(std::string type, event_data data,
                                        std::string idempotency_key,
                                        std::optional<id128> target);

@@ -161,6 +161,10 @@ class store {
   virtual bool record_outcome(const delivery& updated,
                               const std::optional<attempt>& attempt) = 0;
 
+  // Makes the pending deliveries of one endpoint due at due_ms at the latest (they
+  // were held while it was paused). Reads the whole due index: for rare operations.
+  virtual std::size_t reschedule(const id128& endpoint, std::int64_t due_ms) = 0;
+
   virtual std::optional<delivery> find_delivery(const id128& event,
                                                 const id128& endpoint) = 0;
   virtual std::vector<attempt> attempts_of(const id128& event,

@@ -201,29 +201,49 @@ void dispatcher::refresh_endpoints() {
   }
 }
 
+std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = endpoints_.find(id);
+    if (it != endpoints_.end() && it->second.config &&
+        it->second.config->status == endpoint_status::active) {
+      return it->second.config;
+    }
+  }
+
+  // The snapshot may be older than the lease (an endpoint made or resumed since):
+  // a decision not to send is taken on the endpoint as stored now.
+  std::optional<endpoint> stored = store_.find_endpoint(id);
+  std::shared_ptr<const endpoint> fresh =
+      stored ? std::make_shared<const endpoint>(std::move(*stored)) : nullptr;
+  std::lock_guard lock(mutex_);
+  endpoint_state& state = endpoints_[id];
+  state.config = fresh;
+  if (!state.strand) {
+    state.strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
+        asio::make_strand(io_));
+  }
+  return fresh;
+}
+
 void dispatcher::route(const delivery& d) {
-  std::unique_lock lock(mutex_);
-  const auto it = endpoints_.find(d.endpoint);
-  const endpoint* config =
-      it == endpoints_.end() || !it->second.config ? nullptr : it->second.config.get();
+  const std::shared_ptr<const endpoint> config = config_of(d.endpoint);
 
   // Deliveries of deleted or disabled endpoints end here; paused ones wait.
-  if (config == nullptr || config->status == endpoint_status::disabled) {
-    lock.unlock();
+  if (!config || config->status == endpoint_status::disabled) {
     delivery cancelled = d;
     cancelled.status = delivery_status::cancelled;
     cancelled.completed_ms = now_ms();
     store_.record_outcome(cancelled, std::nullopt);
     return;
   }
-  endpoint_state& state = it->second;
-  if (config->status == endpoint_status::paused ||
+  std::unique_lock lock(mutex_);
+  endpoint_state& state = endpoints_[d.endpoint];
+  const bool paused = config->status != endpoint_status::active;
+  if (paused ||
       state.waiting.size() >= kWaitingPerSlot * options_.endpoint_concurrency) {
-    const std::int64_t later = config->status == endpoint_status::paused
-                                   ? options_.paused_recheck.count()
-                                   : kDeferMs;
     lock.unlock();
-    release(d, now_ms() + later);
+    release(d, now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs));
     return;
   }
   state.waiting.push_back(d);

@@ -61,6 +61,8 @@ class dispatcher {
 
   void run_scheduler();
   void refresh_endpoints();
+  // The endpoint's settings for a leased delivery. THROWS storage_error.
+  std::shared_ptr<const endpoint> config_of(const id128& id);
   void route(const delivery& d);
   void pump(endpoint_state& state);  // REQUIRES: mutex_ held
   boost::asio::awaitable<void> deliver(delivery d,

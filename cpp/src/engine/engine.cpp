@@ -173,8 +173,8 @@ endpoint engine::update_endpoint(const id128& id, const json& changes) {
   });
 }
 
-endpoint engine::change_status(const id128& id, endpoint_action action,
-                               bool skip_verification) {
+endpoint engine::store_status(const id128& id, endpoint_action action,
+                              bool skip_verification) {
   const auto open = open_lock();
   return store_->update_endpoint(id, [&](const std::optional<endpoint>& current) {
     if (!current) throw not_found_error("no endpoint " + id.to_string(kEndpointPrefix));
@@ -212,6 +212,21 @@ endpoint engine::change_status(const id128& id, endpoint_action action,
     e.updated_ms = unix_now_ms();
     return e;
   });
+}
+
+endpoint engine::change_status(const id128& id, endpoint_action action,
+                               bool skip_verification) {
+  endpoint changed = store_status(id, action, skip_verification);
+
+  // Deliveries held while the endpoint was paused are due again now.
+  if (action == endpoint_action::resume || action == endpoint_action::save) {
+    const auto open = open_lock();
+    if (store_->reschedule(id, unix_now_ms()) > 0) {
+      std::lock_guard lock(dispatcher_mutex_);
+      if (dispatcher_) dispatcher_->wake();
+    }
+  }
+  return changed;
 }
 
 endpoint engine::rotate_secret(const id128& id, const std::string& secret,

@@ -220,6 +220,34 @@ class lmdb_store final : public store {
     return found;
   }
 
+  std::size_t reschedule(const id128& endpoint, std::int64_t due_ms) override {
+    std::size_t moved = 0;
+    env_.run_write([&](transaction& txn) {
+      moved = 0;
+      std::vector<std::string> keys;
+      {
+        cursor c(txn, due_);
+        for (auto e = c.first(); e; e = c.next()) {
+          const bool later =
+              static_cast<std::int64_t>(storage::reader(e->key).u64()) > due_ms;
+          if (later && e->key.substr(24) == endpoint.raw()) keys.emplace_back(e->key);
+        }
+      }
+      for (const std::string& key : keys) {
+        const std::string_view delivery_key = std::string_view(key).substr(8);
+        const auto record = txn.get(deliveries_, delivery_key);
+        if (!record) continue;
+        delivery d = storage::decode_delivery(delivery_key, *record);
+        if (d.status != delivery_status::pending) continue;
+        txn.erase(due_, key);
+        d.due_ms = due_ms;
+        put_delivery(txn, d);
+        ++moved;
+      }
+    });
+    return moved;
+  }
+
   std::optional<delivery> find_delivery(const id128& event,
                                         const id128& endpoint) override {
     transaction txn(env_, false);
