@@ -10,17 +10,16 @@ at once. Everything runs in daemon threads and stops with `close()`.
 
 from __future__ import annotations
 
-import socket
 import ssl
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple, TypeVar
+from http.server import BaseHTTPRequestHandler
+from typing import NamedTuple, TypeVar
 
 import protekt
+from receivers import LoopbackServer
 
 T = TypeVar("T")
 
@@ -87,13 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class ScriptedReceiver(ThreadingHTTPServer):
-    """An HTTP/1.1 receiver on 127.0.0.1, TLS when `tls` is given.
-
-    Answers the n-th request with `script[n]`, or with `default` past its end.
-    """
-
-    daemon_threads = True
+class ScriptedReceiver(LoopbackServer):
+    """A receiver on 127.0.0.1, TLS when `tls` is given, that answers the n-th
+    request with `script[n]`, or with `default` past its end."""
 
     def __init__(
         self,
@@ -102,22 +97,13 @@ class ScriptedReceiver(ThreadingHTTPServer):
         default: Answer | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler, tls=tls)
         self.default = default or Answer()
-        self.tls = tls
         self.stopping = threading.Event()
-        self.handler_errors: list[BaseException] = []
-        self._lock = threading.Lock()
         self._script = deque(script)
         self._received: list[Request] = []
-        self._connections = 0
         self._in_flight = 0
         self._peak = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def url(self, path: str = "/hooks") -> str:
         scheme = "https" if self.tls else "http"
@@ -128,11 +114,6 @@ class ScriptedReceiver(ThreadingHTTPServer):
     def received(self) -> list[Request]:
         with self._lock:
             return list(self._received)
-
-    @property
-    def connections(self) -> int:
-        with self._lock:
-            return self._connections
 
     @property
     def in_flight(self) -> int:
@@ -157,36 +138,9 @@ class ScriptedReceiver(ThreadingHTTPServer):
         with self._lock:
             self._in_flight -= 1
 
-    def start(self) -> ScriptedReceiver:
-        self._thread.start()
-        return self
-
     def close(self) -> None:
         self.stopping.set()
-        self.shutdown()
-        self.server_close()
-        self._thread.join(IO_TIMEOUT_S)
-
-    # The handshake happens in the handler's thread, on its first read, so a client
-    # that fails it cannot hold up the accepting thread.
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = self.socket.accept()
-        if self.tls is not None:
-            sock = self.tls.wrap_socket(
-                sock, server_side=True, do_handshake_on_connect=False
-            )
-        return sock, address
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._connections += 1
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # Failed handshakes and clients that hang up are what some tests provoke.
-        error = sys.exc_info()[1]
-        if error is not None:
-            self.handler_errors.append(error)
+        super().close()
 
 
 # ---- bounded waits -------------------------------------------------------------------

@@ -17,7 +17,7 @@ import struct
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 # How long a receiver's own socket operations may block, so no thread outlives a test
 # by much even when the client under test misbehaves.
@@ -76,31 +76,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class Receiver(ThreadingHTTPServer):
-    """An HTTP/1.1 receiver on 127.0.0.1 (or `host`), TLS when `tls` is given.
-
-    `reply` is sent to every request; `received` and `connections` say what came.
-    """
+class LoopbackServer(ThreadingHTTPServer):
+    """An HTTP/1.1 server on 127.0.0.1 (or `host`) in a thread of its own, TLS when
+    `tls` is given. Counts connections and keeps handler errors instead of printing
+    them."""
 
     daemon_threads = True
 
     def __init__(
         self,
+        handler: type[BaseHTTPRequestHandler],
         *,
-        reply: Reply | None = None,
         tls: ssl.SSLContext | None = None,
-        hang_up_after_reply: bool = False,
         host: str = "127.0.0.1",
     ) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
-        super().__init__((host, 0), _Handler)
-        self.reply = reply or Reply()
+        super().__init__((host, 0), handler)
         self.tls = tls
-        self.hang_up_after_reply = hang_up_after_reply
         self.handler_errors: list[BaseException] = []
         self._lock = threading.Lock()
-        self._received: list[Received] = []
         self._connections = 0
         self._thread = threading.Thread(
             target=self.serve_forever, args=(0.05,), daemon=True
@@ -111,20 +106,11 @@ class Receiver(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     @property
-    def received(self) -> list[Received]:
-        with self._lock:
-            return list(self._received)
-
-    @property
     def connections(self) -> int:
         with self._lock:
             return self._connections
 
-    def record(self, request: Received) -> None:
-        with self._lock:
-            self._received.append(request)
-
-    def start(self) -> Receiver:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -156,7 +142,31 @@ class Receiver(ThreadingHTTPServer):
             self.handler_errors.append(error)
 
 
-# ---- raw receivers -------------------------------------------------------------------
+class Receiver(LoopbackServer):
+    """A receiver that sends `reply` to every request; `received` and `connections`
+    say what came."""
+
+    def __init__(
+        self,
+        *,
+        reply: Reply | None = None,
+        tls: ssl.SSLContext | None = None,
+        hang_up_after_reply: bool = False,
+        host: str = "127.0.0.1",
+    ) -> None:
+        super().__init__(_Handler, tls=tls, host=host)
+        self.reply = reply or Reply()
+        self.hang_up_after_reply = hang_up_after_reply
+        self._received: list[Received] = []
+
+    @property
+    def received(self) -> list[Received]:
+        with self._lock:
+            return list(self._received)
+
+    def record(self, request: Received) -> None:
+        with self._lock:
+            self._received.append(request)
 
 
 class RawReceiver:
