@@ -1,6 +1,6 @@
 # Shared set-up of the README's two commands (examples/demo.sh, tests/run.sh) and CI.
 # Sourced, not run. Installs what is missing and nothing else:
-#   1. the Debian packages the C++ build and the tests need (apt-get, sudo when not root);
+#   1. the Debian packages the C++ build and the tests need (apt-get; sudo if not root);
 #   2. a virtual environment in .venv;
 #   3. the protekt package itself, rebuilt only when its sources changed.
 # Afterwards $VENV_PYTHON is the environment's interpreter.
@@ -35,8 +35,8 @@ install_debian_packages() {
   [ "${#missing[@]}" -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 pick_python() {

@@ -241,7 +241,7 @@ class parser {
     return py::reinterpret_borrow<py::object>(entry.value);
   }
 
-  // Strings with escapes: decoded to UTF-8 first. \uXXXX escapes that are lone
+  // Strings with escapes: decoded to UTF-8 first. Unicode escapes that are lone
   // surrogates (which json.loads keeps) are left to json.loads.
   py::object parse_escaped_string() {
     std::string out;

@@ -29,11 +29,11 @@ def same(a: object, b: object) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, float):
-        return math.copysign(1, a) == math.copysign(1, b) and a == b  # type: ignore[arg-type]
+        return math.copysign(1, a) == math.copysign(1, b) and a == b
     if isinstance(a, list):
-        return len(a) == len(b) and all(map(same, a, b))  # type: ignore[arg-type]
+        return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)  # type: ignore[index]
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     return a == b
 
 
