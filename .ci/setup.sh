@@ -72,7 +72,7 @@ install_protekt() {
   if [ -f "$stamp" ] && { [ -z "$extras" ] || [ "$installed" = "$extras" ] \
       || [ "$installed" = dev ]; } \
       && [ -z "$(find \
-      "$ROOT/cpp" "$ROOT/python" "$ROOT/cmake" "$ROOT/CMakeLists.txt" \
+      "$ROOT/cpp" "$ROOT/python" "$ROOT/CMakeLists.txt" \
       "$ROOT/pyproject.toml" -newer "$stamp" -print -quit)" ]; then
     return 0
   fi
