@@ -7,11 +7,13 @@ body holds only the behaviour it checks.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 import protekt
 
@@ -200,3 +202,32 @@ def open_engine(directory: Path) -> Iterator[EngineOpener]:
 def engine(open_engine: EngineOpener) -> protekt.Engine:
     """An engine with every default."""
     return open_engine()
+
+
+# ---- TLS -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority, trusted only through `ca_file`."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
+    """`ca`'s certificate as a PEM file, to pass as a CA bundle."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture
+def tls_for(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
+    """Makes a server-side TLS context with a certificate from `ca` for `names`."""
+
+    def make(*names: str) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert(*names).configure_cert(context)
+        return context
+
+    return make

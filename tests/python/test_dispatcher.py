@@ -101,31 +101,6 @@ def dispatch(engine: protekt.Engine) -> Callable[..., None]:
     return start
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    """A certificate authority that exists only for this module's tests."""
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture
-def tls_for(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
-    """A server TLS context with a certificate from `ca` for the given names."""
-
-    def make(*names: str) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert(*names).configure_cert(context)
-        return context
-
-    return make
-
-
 def receiver_of(endpoint: protekt.Endpoint) -> protekt.Webhook:
     """What a receiver knowing only the endpoint's current secret verifies with."""
     assert endpoint.secret is not None

@@ -120,38 +120,12 @@ def receiver(serve: Callable[[Receiver], Receiver]) -> Receiver:
     return serve(Receiver())
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    """A throwaway certificate authority, trusted only through `ca_file`."""
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
-    """`ca`'s certificate as a PEM file, to pass as the client's CA bundle."""
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture
-def server_tls(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
-    """Makes a server-side TLS context with a certificate from `ca` for `names`."""
-
-    def make(*names: str) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert(*names).configure_cert(context)
-        return context
-
-    return make
-
-
 @pytest.fixture
 def tls_receiver(
-    serve: Callable[[Receiver], Receiver], server_tls: Callable[..., ssl.SSLContext]
+    serve: Callable[[Receiver], Receiver], tls_for: Callable[..., ssl.SSLContext]
 ) -> Receiver:
     """A TLS receiver whose certificate names both localhost and 127.0.0.1."""
-    return serve(Receiver(tls=server_tls("localhost", "127.0.0.1")))
+    return serve(Receiver(tls=tls_for("localhost", "127.0.0.1")))
 
 
 def closed_port() -> int:
@@ -258,11 +232,11 @@ def test_tls_requests_share_one_keep_alive_connection(
 
 def test_a_kept_tls_connection_the_receiver_hung_up_is_retried_on_a_new_one(
     serve: Callable[[Receiver], Receiver],
-    server_tls: Callable[..., ssl.SSLContext],
+    tls_for: Callable[..., ssl.SSLContext],
     ca_file: Path,
 ) -> None:
     receiver = serve(
-        Receiver(tls=server_tls("localhost", "127.0.0.1"), hang_up_after_reply=True)
+        Receiver(tls=tls_for("localhost", "127.0.0.1"), hang_up_after_reply=True)
     )
 
     outcome = post(f"https://localhost:{receiver.port}/", ca_file=ca_file, repeat=3)
@@ -474,10 +448,10 @@ def test_tls_fails_without_the_authority_naming_the_issuer(
 
 def test_a_certificate_for_another_host_name_is_a_hostname_mismatch(
     serve: Callable[[Receiver], Receiver],
-    server_tls: Callable[..., ssl.SSLContext],
+    tls_for: Callable[..., ssl.SSLContext],
     ca_file: Path,
 ) -> None:
-    receiver = serve(Receiver(tls=server_tls("hooks.example.org")))
+    receiver = serve(Receiver(tls=tls_for("hooks.example.org")))
 
     outcome = post(f"https://localhost:{receiver.port}/", ca_file=ca_file)
 
@@ -488,10 +462,10 @@ def test_a_certificate_for_another_host_name_is_a_hostname_mismatch(
 
 def test_a_certificate_for_another_address_is_an_ip_address_mismatch(
     serve: Callable[[Receiver], Receiver],
-    server_tls: Callable[..., ssl.SSLContext],
+    tls_for: Callable[..., ssl.SSLContext],
     ca_file: Path,
 ) -> None:
-    receiver = serve(Receiver(tls=server_tls("localhost", "127.0.0.2")))
+    receiver = serve(Receiver(tls=tls_for("localhost", "127.0.0.2")))
 
     outcome = post(f"https://127.0.0.1:{receiver.port}/", ca_file=ca_file)
 
@@ -501,10 +475,10 @@ def test_a_certificate_for_another_address_is_an_ip_address_mismatch(
 
 def test_a_certificate_naming_only_localhost_does_not_cover_127_0_0_1(
     serve: Callable[[Receiver], Receiver],
-    server_tls: Callable[..., ssl.SSLContext],
+    tls_for: Callable[..., ssl.SSLContext],
     ca_file: Path,
 ) -> None:
-    receiver = serve(Receiver(tls=server_tls("localhost")))
+    receiver = serve(Receiver(tls=tls_for("localhost")))
 
     outcome = post(f"https://127.0.0.1:{receiver.port}/", ca_file=ca_file)
 
@@ -536,10 +510,10 @@ def _negotiates_tls_1_1(port: int, ca_file: Path) -> bool:
 
 def test_a_receiver_offering_only_tls_1_1_is_refused(
     serve: Callable[[Receiver], Receiver],
-    server_tls: Callable[..., ssl.SSLContext],
+    tls_for: Callable[..., ssl.SSLContext],
     ca_file: Path,
 ) -> None:
-    context = server_tls("localhost", "127.0.0.1")
+    context = tls_for("localhost", "127.0.0.1")
     try:
         _tls_1_1_only(context)
     except (ssl.SSLError, ValueError) as exc:
