@@ -40,6 +40,9 @@ void register_dispatch(py::module_& m) {
         options.ssrf = ssrf_policy(std::move(allowed));
         options.ca_file = ca_file;
         options.connect_timeout = seconds_to_ms(connect_timeout_s);
+        // The context is made first so that it outlives the client: the client's
+        // pooled connections must close before their context goes.
+        asio::io_context io;
         dispatch::http_client client(options);
 
         auto [where, target] = dispatch::split_url(url);
@@ -54,7 +57,6 @@ void register_dispatch(py::module_& m) {
         std::size_t idle = 0;
         {
           py::gil_scoped_release release;
-          asio::io_context io;
           asio::co_spawn(
               io,
               [&]() -> asio::awaitable<void> {
