@@ -15,7 +15,7 @@ DEBIAN_PACKAGES=(
   g++ cmake make pkg-config ca-certificates
   python3 python3-dev python3-venv
   libboost1.81-dev libboost-url1.81-dev libssl-dev liblmdb-dev nlohmann-json3-dev
-  libgtest-dev
+  libcurl4-openssl-dev libgtest-dev
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

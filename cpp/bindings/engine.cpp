@@ -112,6 +112,41 @@ class notifier {
   std::thread thread_;
 };
 
+std::optional<id128> optional_endpoint(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return parse_id(*text, kEndpointPrefix, "endpoint_id");
+}
+
+// The engine's notification settings, from the JSON that python/protekt/_engine.py
+// writes: {"smtp": {...} | null, "disable_after_s", "interval_s", "max_tries"}.
+notification_options notification_settings(const std::string& text) {
+  notification_options o;
+  if (text.empty()) return o;
+  const json j = parse_json(text, "notifications");
+  const auto ms = [](double s) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+  };
+  o.disable_after = ms(j.value("disable_after_s", 5.0 * 24 * 3600));
+  o.interval = ms(j.value("interval_s", 600.0));
+  o.max_tries = j.value("max_tries", 8);
+  if (j.contains("smtp") && j["smtp"].is_object()) {
+    const json& s = j["smtp"];
+    smtp_relay& r = o.smtp;
+    r.host = s.value("host", "");
+    r.port = s.value("port", std::uint16_t{587});
+    const std::string security = s.value("security", "starttls");
+    r.security = security == "tls"    ? smtp_security::tls
+                 : security == "none" ? smtp_security::none
+                                      : smtp_security::starttls;
+    r.username = s.value("username", "");
+    r.password = s.value("password", "");
+    r.sender = s.value("sender", r.sender);
+    r.ca_file = s.value("ca_file", "");
+    r.timeout = ms(s.value("timeout_s", 30.0));
+  }
+  return o;
+}
+
 py::tuple outcome_tuple(const emit_outcome& o) {
   return py::make_tuple(o.event.to_string(kEventPrefix), o.event.timestamp_ms(),
                         o.duplicate, o.deliveries);
@@ -161,7 +196,7 @@ void register_engine(py::module_& m) {
                        double sweep_interval_s, std::size_t initial_map_size,
                        std::size_t max_map_size,
                        const std::vector<std::string>& allowed_networks,
-                       const std::string& ca_file) {
+                       const std::string& ca_file, const std::string& notifications) {
              const auto ms = [](double s) {
                return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
              };
@@ -179,6 +214,7 @@ void register_engine(py::module_& m) {
                o.allowed_networks.push_back(parse_network(n));
              }
              o.ca_file = ca_file;
+             o.notifications = notification_settings(notifications);
              py::gil_scoped_release release;
              return std::make_unique<engine>(std::move(o));
            }),
@@ -187,7 +223,7 @@ void register_engine(py::module_& m) {
            py::arg("secret_grace_s"), py::arg("sweep_interval_s"),
            py::arg("initial_map_size"), py::arg("max_map_size"),
            py::arg("allowed_networks") = std::vector<std::string>{},
-           py::arg("ca_file") = "")
+           py::arg("ca_file") = "", py::arg("notifications") = "")
       .def("close", &engine::close, py::call_guard<py::gil_scoped_release>())
       .def("create_endpoint",
            [](engine& e, const std::string& spec) {
@@ -388,7 +424,64 @@ void register_engine(py::module_& m) {
              }
              if (!found) return py::none();
              return delivery_tuple(*found);
-           });
+           })
+      .def("dead_letters",
+           [](engine& e, const std::optional<std::string>& endpoint, std::size_t limit,
+              const py::bytes& after) {
+             const auto ep = optional_endpoint(endpoint);
+             const std::string from = after;
+             dead_letter_page page;
+             {
+               py::gil_scoped_release release;
+               page = e.dead_letters(ep, limit, from);
+             }
+             py::list letters;
+             for (const delivery& d : page.letters) letters.append(delivery_tuple(d));
+             return py::make_tuple(letters, py::bytes(page.next));
+           })
+      .def("dead_letter_count",
+           [](engine& e, const std::optional<std::string>& endpoint) {
+             const auto ep = optional_endpoint(endpoint);
+             py::gil_scoped_release release;
+             return e.dead_letter_count(ep);
+           })
+      .def("replay",
+           [](engine& e, const std::string& event, const std::string& endpoint) {
+             const id128 ev = parse_id(event, kEventPrefix, "event_id");
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             py::gil_scoped_release release;
+             e.replay(ev, ep);
+           })
+      .def(
+          "replay_all",
+          [](engine& e, const std::optional<std::string>& endpoint, std::size_t limit) {
+            const auto ep = optional_endpoint(endpoint);
+            py::gil_scoped_release release;
+            return e.replay_all(ep, limit);
+          })
+      .def(
+          "purge_dead_letters",
+          [](engine& e, const std::optional<std::string>& endpoint, std::size_t limit) {
+            const auto ep = optional_endpoint(endpoint);
+            py::gil_scoped_release release;
+            return e.purge_dead_letters(ep, limit);
+          })
+      .def("health_of",
+           [](engine& e, const std::string& endpoint) {
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             endpoint_health h;
+             {
+               py::gil_scoped_release release;
+               h = e.health_of(ep);
+             }
+             return py::make_tuple(h.failing_since_ms, h.last_success_ms,
+                                   h.last_failure_ms);
+           })
+      .def("notice_of", [](engine& e, const std::string& endpoint) {
+        const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+        py::gil_scoped_release release;
+        return e.notice_of(ep);
+      });
 }
 
 }  // namespace protekt::python

@@ -28,6 +28,11 @@ if(NOT nlohmann_json_FOUND)
   protekt_missing("nlohmann/json" "nlohmann-json3-dev")
 endif()
 
+find_package(CURL 7.85 QUIET)
+if(NOT CURL_FOUND)
+  protekt_missing("libcurl (for email notifications over SMTP)" "libcurl4-openssl-dev")
+endif()
+
 find_path(LMDB_INCLUDE_DIR lmdb.h)
 find_library(LMDB_LIBRARY lmdb)
 if(NOT LMDB_INCLUDE_DIR OR NOT LMDB_LIBRARY)

@@ -9,14 +9,23 @@ that speaks it can check what protekt sends::
     header = wh.sign("msg_1", 1_700_000_000, b'{"type": "user.login.succeeded"}')
 """
 
-from protekt._config import AUTH_EVENTS, ENGINE_EVENTS, Payload, Retry, SharedSecret
+from protekt._config import (
+    AUTH_EVENTS,
+    ENGINE_EVENTS,
+    Payload,
+    Retry,
+    SharedSecret,
+    SmtpRelay,
+)
 from protekt._core import __version__
+from protekt._dead_letters import DeadLetter, DeadLetterPage, DeadLetterQueue
 from protekt._engine import (
     Attempt,
     Delivery,
     DeliveryStatus,
     EmitHandle,
     Endpoint,
+    EndpointHealth,
     Endpoints,
     EndpointStatus,
     Engine,
@@ -48,11 +57,15 @@ __all__ = [
     "AsymmetricWebhook",
     "Attempt",
     "CryptoError",
+    "DeadLetter",
+    "DeadLetterPage",
+    "DeadLetterQueue",
     "Delivery",
     "DeliveryStatus",
     "ENGINE_EVENTS",
     "EmitHandle",
     "Endpoint",
+    "EndpointHealth",
     "EndpointStatus",
     "Endpoints",
     "Engine",
@@ -69,6 +82,7 @@ __all__ = [
     "ProtektError",
     "Retry",
     "SharedSecret",
+    "SmtpRelay",
     "StorageError",
     "TimestampOutOfToleranceError",
     "ValidationError",

@@ -16,6 +16,7 @@ __all__ = [
     "Payload",
     "Retry",
     "SharedSecret",
+    "SmtpRelay",
 ]
 
 #: The guide's six authentication events, as endpoints subscribe to them.
@@ -33,6 +34,7 @@ ENGINE_EVENTS: Final = (
     "webhook.verification",
     "webhook.test",
     "webhook.delivery.failed",
+    "webhook.endpoint.disabled",
 )
 
 #: Metadata an endpoint may ask for. ``user``: id, email and name; ``ip``: the
@@ -133,6 +135,77 @@ class Retry:
             "backoff": self.backoff,
             "max_interval": int(_seconds(self.max_interval, "retry.max_interval")),
             "jitter": self.jitter,
+        }
+
+
+SmtpSecurity = Literal["starttls", "tls", "none"]
+
+
+@dataclass(frozen=True, repr=False)
+class SmtpRelay:
+    """The mail relay that failure notifications to email addresses go through.
+
+    ``security``: ``"starttls"`` (the default, port 587) upgrades the connection and
+    refuses to go on without TLS; ``"tls"`` is TLS from the start (port 465);
+    ``"none"`` sends in the clear, for a relay on the same host. ``username`` and
+    ``password`` are sent with SMTP AUTH, only over TLS unless ``security="none"``.
+    ``ca_file`` replaces the system's trust store for the relay's certificate.
+    """
+
+    host: str
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "protekt@localhost"
+    ca_file: str | None = None
+    timeout: float | timedelta = 30
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise ValidationError("smtp.host must be a host name", field="smtp.host")
+        if (
+            not isinstance(self.port, int)
+            or isinstance(self.port, bool)
+            or not 0 < self.port < 65536
+        ):
+            raise ValidationError(
+                "smtp.port must be a port number, 1 to 65535", field="smtp.port"
+            )
+        if self.security not in ("starttls", "tls", "none"):
+            raise ValidationError(
+                "smtp.security must be 'starttls', 'tls' or 'none', not "
+                f"{self.security!r}",
+                field="smtp.security",
+            )
+        if (self.username is None) != (self.password is None):
+            raise ValidationError(
+                "smtp.username and smtp.password go together", field="smtp.username"
+            )
+        if "@" not in self.sender or any(c in self.sender for c in "\r\n<>"):
+            raise ValidationError(
+                "smtp.sender must be an email address", field="smtp.sender"
+            )
+        if _seconds(self.timeout, "smtp.timeout") <= 0:
+            raise ValidationError("smtp.timeout must be positive", field="smtp.timeout")
+
+    def __repr__(self) -> str:
+        user = f", username={self.username!r}" if self.username else ""
+        return (
+            f"SmtpRelay({self.host!r}, port={self.port}, "
+            f"security={self.security!r}{user})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "security": self.security,
+            "username": self.username or "",
+            "password": self.password or "",
+            "sender": self.sender,
+            "ca_file": self.ca_file or "",
+            "timeout_s": _seconds(self.timeout, "smtp.timeout"),
         }
 
 

@@ -20,10 +20,12 @@ from protekt._config import (
     Payload,
     Retry,
     SharedSecret,
+    SmtpRelay,
     auth_to_json,
     payload_to_json,
     seconds,
 )
+from protekt._dead_letters import DeadLetterQueue
 from protekt._exceptions import EngineClosedError, NotFoundError, ValidationError
 from protekt._token import ApiToken
 
@@ -33,6 +35,7 @@ __all__ = [
     "DeliveryStatus",
     "EmitHandle",
     "Endpoint",
+    "EndpointHealth",
     "EndpointStatus",
     "Endpoints",
     "Engine",
@@ -47,6 +50,8 @@ DEFAULT_SECRET_GRACE: Final = timedelta(hours=24)
 DEFAULT_SWEEP_INTERVAL: Final = timedelta(minutes=1)
 DEFAULT_INITIAL_MAP_SIZE: Final = 64 << 20
 DEFAULT_MAX_MAP_SIZE: Final = 1 << 40
+DEFAULT_DISABLE_FAILING_AFTER: Final = timedelta(days=5)
+DEFAULT_NOTIFICATION_INTERVAL: Final = timedelta(minutes=10)
 
 atexit.register(_core._stop_notifier)
 
@@ -118,6 +123,7 @@ class Endpoint:
     updated_at: datetime
     previous_secrets: tuple[str, ...] = ()
     verification: Verification | None = None
+    ca_bundle: str = ""
 
     @property
     def secret(self) -> str | None:
@@ -161,6 +167,7 @@ class Endpoint:
             updated_at=_time(raw["updated_ms"]),
             previous_secrets=previous,
             verification=_verification(raw.get("verification")),
+            ca_bundle=raw.get("ca_bundle", ""),
         )
 
     def __repr__(self) -> str:
@@ -237,6 +244,21 @@ class Attempt:
         )
 
 
+@dataclass(frozen=True)
+class EndpointHealth:
+    """How an endpoint's deliveries fare, and the failure notification it has
+    waiting (``notice``, as docs/notifications.md describes it; None if none)."""
+
+    failing_since: datetime | None  # first failed attempt since the last success
+    last_success: datetime | None
+    last_failure: datetime | None
+    notice: dict[str, Any] | None
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
+
+
 def _event(type_: str, outcome: tuple[str, int, bool, int]) -> Event:
     event_id, created_ms, duplicate, deliveries = outcome
     return Event(event_id, type_, _time(created_ms), deliveries, duplicate)
@@ -307,9 +329,13 @@ class Endpoints:
         failure_notification: str | None = None,
         timeout: float | timedelta = 15,
         description: str = "",
+        ca_bundle: str = "",
     ) -> Endpoint:
         """Registers an endpoint, in status ``created``: Verify endpoint, then Save
-        webhook to activate it. Every field is checked before anything is stored."""
+        webhook to activate it. Every field is checked before anything is stored.
+
+        ``ca_bundle``: PEM certificates to trust for this endpoint's HTTPS instead of
+        the engine's trust store (a private CA, a self-signed receiver)."""
         spec = _settings_json(
             url=url,
             events=events,
@@ -320,6 +346,7 @@ class Endpoints:
             failure_notification=failure_notification,
             timeout=timeout,
             description=description,
+            ca_bundle=ca_bundle,
         )
         return self._call("create_endpoint", json.dumps(spec))
 
@@ -377,6 +404,19 @@ class Endpoints:
                 return delivery
             time.sleep(0.02)
 
+    def health(self, endpoint_id: str) -> EndpointHealth:
+        """Since when the endpoint fails, if it does, and its pending notice."""
+        native = self._native()
+        self.get(endpoint_id)
+        failing, success, failure = native.health_of(endpoint_id)
+        notice = native.notice_of(endpoint_id)
+        return EndpointHealth(
+            _time(failing) if failing else None,
+            _time(success) if success else None,
+            _time(failure) if failure else None,
+            json.loads(notice) if notice is not None else None,
+        )
+
     def pause(self, endpoint_id: str) -> Endpoint:
         """Stops deliveries; events emitted meanwhile are not queued for it."""
         return self._call("change_status", endpoint_id, "pause", False)
@@ -424,6 +464,13 @@ class Engine:
     Deliveries and Verify endpoint reach public addresses only, unless the network is
     in ``allowed_networks`` (for example ``["127.0.0.0/8"]`` in development): the SSRF
     guard. ``ca_file`` replaces the system's trust store for HTTPS endpoints.
+
+    Failure notifications (docs/notifications.md) go to each endpoint's
+    ``failure_notification``: an https URL gets a signed ``webhook.delivery.failed``
+    event, an email address a message through the ``smtp`` relay. Failures within
+    ``notification_interval`` of the last notification wait for the next one. An
+    endpoint whose every attempt fails for ``disable_failing_after`` (5 days; None
+    for never) is disabled, and told so the same way.
     """
 
     def __init__(
@@ -440,7 +487,12 @@ class Engine:
         max_map_size: int = DEFAULT_MAX_MAP_SIZE,
         allowed_networks: Sequence[str] = (),
         ca_file: str | os.PathLike[str] | None = None,
+        smtp: SmtpRelay | None = None,
+        disable_failing_after: float | timedelta | None = DEFAULT_DISABLE_FAILING_AFTER,
+        notification_interval: float | timedelta = DEFAULT_NOTIFICATION_INTERVAL,
     ) -> None:
+        if smtp is not None and not isinstance(smtp, SmtpRelay):
+            raise ValidationError("smtp must be a protekt.SmtpRelay", field="smtp")
         if not isinstance(max_event_bytes, int) or max_event_bytes <= 0:
             raise ValidationError(
                 "max_event_bytes must be a positive int", field="max_event_bytes"
@@ -456,6 +508,12 @@ class Engine:
             "idempotency_window": seconds(idempotency_window, "idempotency_window"),
             "secret_grace": seconds(secret_grace, "secret_grace"),
             "sweep_interval": seconds(sweep_interval, "sweep_interval"),
+            "disable_failing_after": seconds(
+                disable_failing_after or 0, "disable_failing_after"
+            ),
+            "notification_interval": seconds(
+                notification_interval, "notification_interval"
+            ),
         }
         for name, value in durations.items():
             if value < 0:
@@ -474,8 +532,16 @@ class Engine:
             max(max_map_size, initial_map_size),
             [str(n) for n in allowed_networks],
             os.fspath(ca_file) if ca_file is not None else "",
+            json.dumps(
+                {
+                    "smtp": smtp.to_json() if smtp is not None else None,
+                    "disable_after_s": durations["disable_failing_after"],
+                    "interval_s": durations["notification_interval"],
+                }
+            ),
         )
         self.endpoints = Endpoints(self)
+        self.dead_letters = DeadLetterQueue(self)
 
     @property
     def path(self) -> str:
@@ -717,6 +783,7 @@ _SETTINGS: Final[dict[str, tuple[str, Callable[[Any], Any]]]] = {
     "dead_letter_queue": ("dead_letter_queue", _flag),
     "failure_notification": ("failure_notification", _notification),
     "timeout": ("timeout_ms", _timeout_ms),
+    "ca_bundle": ("ca_bundle", _text("ca_bundle")),
     "description": ("description", _text("description")),
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protekt/notify.hpp"
 #include "protekt/ssrf.hpp"
 
 namespace protekt {
@@ -21,6 +22,7 @@ struct dispatcher_options {
   std::chrono::milliseconds stop_grace{10000};      // for in-flight requests at stop
   std::vector<network> allowed_networks;  // beyond global addresses (SSRF guard)
   std::string ca_file;                    // empty: the system's trust store
+  notification_options notifications;     // the engine's, when started by one
 };
 
 }  // namespace protekt

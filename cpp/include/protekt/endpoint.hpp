@@ -94,9 +94,11 @@ struct endpoint {
   bool dead_letter_queue = false;
   failure_notification notification;
   std::chrono::milliseconds timeout{15000};
+  std::string ca_bundle;  // PEM certificates to trust for it; empty: the engine's
   endpoint_status status = endpoint_status::created;
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
+  std::int64_t activated_ms = 0;  // last saved or resumed
   verification_result verification;
 
   bool subscribed_to(std::string_view event_type) const;

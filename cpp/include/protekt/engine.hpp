@@ -26,6 +26,7 @@
 #include "protekt/endpoint.hpp"
 #include "protekt/events.hpp"
 #include "protekt/ids.hpp"
+#include "protekt/notify.hpp"
 #include "protekt/store.hpp"
 
 namespace protekt {
@@ -45,6 +46,7 @@ struct engine_options {
   std::size_t max_batch = 1024;           // events per group commit
   std::vector<network> allowed_networks;  // deliveries may reach these (SSRF guard)
   std::string ca_file;  // trust for HTTPS deliveries; empty: the system's store
+  notification_options notifications;  // SMTP relay, auto-disable, pacing
   std::size_t initial_map_size = std::size_t{64} << 20;
   std::size_t max_map_size = std::size_t{1} << 40;
 };
@@ -156,6 +158,24 @@ class engine {
   std::optional<delivery> find_delivery(const id128& event, const id128& endpoint);
   std::vector<attempt> attempts_of(const id128& event, const id128& endpoint);
 
+  // ---- dead-letter queue (see store)
+  dead_letter_page dead_letters(const std::optional<id128>& endpoint, std::size_t limit,
+                                std::string_view after);
+  std::uint64_t dead_letter_count(const std::optional<id128>& endpoint);
+  // Sends a dead letter again, with a fresh retry budget. THROWS not_found_error
+  // when the delivery is not in the dead-letter queue.
+  void replay(const id128& event, const id128& endpoint);
+  // Up to limit dead letters; returns how many. THROWS not_found_error for an
+  // endpoint that does not exist.
+  std::size_t replay_all(const std::optional<id128>& endpoint, std::size_t limit);
+  std::size_t purge_dead_letters(const std::optional<id128>& endpoint,
+                                 std::size_t limit);
+
+  // ---- failure notifications
+  endpoint_health health_of(const id128& endpoint);
+  // The endpoint's pending notice as JSON (docs/notifications.md); nullopt if none.
+  std::optional<std::string> notice_of(const id128& endpoint);
+
  private:
   struct queued {
     emit_request request;
@@ -172,6 +192,9 @@ class engine {
   fanout plan(const emit_request& request, std::span<const endpoint> active) const;
   // Holds the store open for one call. THROWS closed_error after close().
   std::shared_lock<std::shared_mutex> open_lock() const;
+  void wake_dispatcher();
+  // THROWS not_found_error unless the endpoint exists (or none is given).
+  void require_endpoint(const std::optional<id128>& endpoint);
 
   const engine_options options_;
   mutable std::shared_mutex lifecycle_;  // shared by calls, unique to close()

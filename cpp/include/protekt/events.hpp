@@ -20,10 +20,11 @@ inline constexpr std::array<std::string_view, 6> kAuthEvents = {
 };
 
 // Events the engine sends itself.
-inline constexpr std::array<std::string_view, 3> kEngineEvents = {
+inline constexpr std::array<std::string_view, 4> kEngineEvents = {
     "webhook.verification",
     "webhook.test",
     "webhook.delivery.failed",
+    "webhook.endpoint.disabled",
 };
 
 bool is_known_event(std::string_view type);

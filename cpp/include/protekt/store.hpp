@@ -13,6 +13,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protekt/endpoint.hpp"
@@ -41,6 +43,7 @@ struct delivery {
   delivery_status status = delivery_status::pending;
   std::uint8_t shape = kFullEnvelope;  // index into the event's bodies
   std::uint16_t attempts = 0;
+  std::uint16_t retry_base = 0;  // attempts made before its last replay
   std::int64_t created_ms = 0;
   std::int64_t due_ms = 0;  // next attempt; 0 once finished
   std::int64_t lease_until_ms = 0;
@@ -94,8 +97,28 @@ struct stored_event {
   std::string type;
   std::int64_t created_ms = 0;
   std::string envelope;
-  std::uint32_t pending = 0;  // deliveries not finished yet
+  std::uint32_t pending = 0;     // deliveries not finished yet
+  std::int64_t finished_ms = 0;  // when the last one finished; 0 while pending
 };
+
+// A page of the dead-letter queue.
+struct dead_letter_page {
+  std::vector<delivery> letters;
+  std::string next;  // continues the listing (opaque); empty at its end
+};
+
+// How an endpoint's deliveries have fared lately, from the attempt log.
+struct endpoint_health {
+  std::int64_t failing_since_ms = 0;  // first failure since the last success; 0 if none
+  std::int64_t last_success_ms = 0;
+  std::int64_t last_failure_ms = 0;
+};
+
+// Changes an endpoint's pending notice (the failure notification not sent yet)
+// inside a write transaction: gets the stored one, returns what to store instead
+// (nullopt removes it). May be called again if the transaction is retried.
+using notice_change =
+    std::function<std::optional<std::string>(const std::optional<std::string>&)>;
 
 struct sweep_rules {
   std::int64_t now_ms = 0;
@@ -165,10 +188,39 @@ class store {
   // were held while it was paused). Reads the whole due index: for rare operations.
   virtual std::size_t reschedule(const id128& endpoint, std::int64_t due_ms) = 0;
 
+  // The same, for an attempt that failed for good, with a change to the endpoint's
+  // notice in the same transaction, so that no failure goes unreported.
+  virtual bool record_failure(const delivery& updated, const attempt& attempt,
+                              const notice_change& notice) = 0;
+
   virtual std::optional<delivery> find_delivery(const id128& event,
                                                 const id128& endpoint) = 0;
   virtual std::vector<attempt> attempts_of(const id128& event,
                                            const id128& endpoint) = 0;
+
+  // The health of an endpoint: every recorded attempt updates it.
+  virtual endpoint_health health_of(const id128& endpoint) = 0;
+
+  // ---- dead-letter queue: deliveries whose retries ran out at an endpoint that
+  // keeps them. Listed oldest first within an endpoint; all endpoints in turn when
+  // endpoint is nullopt. after: a page's next, or empty for the start.
+  virtual dead_letter_page dead_letters(const std::optional<id128>& endpoint,
+                                        std::size_t limit, std::string_view after) = 0;
+  virtual std::uint64_t dead_letter_count(const std::optional<id128>& endpoint) = 0;
+  // Makes a dead letter pending again, due at now_ms, with a fresh retry budget; its
+  // attempt log goes on. False when the delivery is not in the dead-letter queue.
+  virtual bool replay(const id128& event, const id128& endpoint,
+                      std::int64_t now_ms) = 0;
+  // Replays up to limit dead letters in one transaction; returns how many.
+  virtual std::size_t replay_all(const std::optional<id128>& endpoint,
+                                 std::int64_t now_ms, std::size_t limit) = 0;
+  // Ends up to limit dead letters as failed, no longer replayable; returns how many.
+  virtual std::size_t purge_dead_letters(const std::optional<id128>& endpoint,
+                                         std::size_t limit) = 0;
+
+  // ---- failure notices, one per endpoint at most
+  virtual void change_notice(const id128& endpoint, const notice_change& change) = 0;
+  virtual std::vector<std::pair<id128, std::string>> notices() = 0;
 
   // ---- retention
   virtual sweep_result sweep(const sweep_rules& rules) = 0;

@@ -1,5 +1,8 @@
 #include "common/civil_time.hpp"
 
+#include <array>
+#include <cstdio>
+
 namespace protekt::detail {
 
 // Both directions count in 400-year eras of 146097 days, with years starting in
@@ -29,6 +32,25 @@ civil_date civil_from_days(std::int64_t days) {
   date.year =
       static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (date.month <= 2));
   return date;
+}
+
+std::string email_date(std::int64_t unix_ms) {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr",
+                                                          "May", "Jun", "Jul", "Aug",
+                                                          "Sep", "Oct", "Nov", "Dec"};
+  const std::int64_t seconds = unix_ms / 1000;
+  const std::int64_t days = seconds / 86400;
+  const std::int64_t in_day = seconds % 86400;
+  const civil_date date = civil_from_days(days);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+                kDays[static_cast<std::size_t>((days + 4) % 7)], date.day,
+                kMonths[static_cast<std::size_t>(date.month - 1)], date.year,
+                static_cast<int>(in_day / 3600), static_cast<int>(in_day / 60 % 60),
+                static_cast<int>(in_day % 60));
+  return out;
 }
 
 }  // namespace protekt::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace protekt::detail {
 
@@ -14,5 +15,8 @@ struct civil_date {
 
 std::int64_t days_from_civil(const civil_date& date);
 civil_date civil_from_days(std::int64_t days);
+
+// "Thu, 03 Dec 2026 21:30:30 +0000": a Unix time in ms as an email Date (RFC 5322).
+std::string email_date(std::int64_t unix_ms);
 
 }  // namespace protekt::detail

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/json_text.hpp"
 #include "protekt/error.hpp"
 #include "protekt/retry.hpp"
 #include "protekt/signing.hpp"
@@ -63,6 +64,7 @@ http_request delivery_request(const endpoint& config, const std::string& message
   auto [where, target] = split_url(config.url);
   http_request request;
   request.where = std::move(where);
+  request.where.ca_pem = config.ca_bundle;
   request.target = std::move(target);
   request.content_type = config.payload.format == payload_format::form
                              ? "application/x-www-form-urlencoded"
@@ -80,7 +82,8 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
       work_(
           std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
               io_.get_executor())),
-      client_(client_settings(options_)) {
+      client_(client_settings(options_)),
+      notifier_(s, options_.notifications, client_settings(options_)) {
   std::size_t threads = options_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) {
@@ -109,6 +112,7 @@ void dispatcher::stop() {
   }
   changed_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
+  notifier_.stop();
 
   // What waits goes back at once; what is in flight may finish within the grace.
   std::vector<delivery> waiting;
@@ -293,13 +297,66 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
   a.error = response.error;
   a.response_excerpt = response.excerpt.substr(0, kMaxExcerpt);
   const delivery next = decide(d, *config, response, now_ms());
+  const bool gone = response.answered() && response.status == 410;
   try {
-    store_.record_outcome(next, a);
+    record(next, a, *config, gone);
+    if (gone && disable_) {
+      disable_(d.endpoint);
+    } else if (next.status != delivery_status::succeeded) {
+      check_failing(*config, now_ms());
+    }
   } catch (const error&) {
     // Not stored: the lease runs out and the delivery is made again (at least once).
   }
-  if (response.status == 410 && disable_) disable_(d.endpoint);
   finished(d);
+}
+
+void dispatcher::record(const delivery& next, const attempt& a, const endpoint& config,
+                        bool gone) {
+  const bool final_failure = next.status == delivery_status::failed ||
+                             next.status == delivery_status::dead_lettered;
+  if (!final_failure || config.notification.kind == notification_kind::none) {
+    store_.record_outcome(next, a);
+    return;
+  }
+  failure_report report;
+  report.event = next.event;
+  if (const auto event = store_.find_event(next.event)) report.event_type = event->type;
+  report.attempts = next.attempts;
+  report.status = a.status;
+  report.error_class = a.error_class;
+  report.error = a.error;
+  report.dead_lettered = next.status == delivery_status::dead_lettered;
+  report.at_ms = next.completed_ms;
+  store_.record_failure(next, a, [&](const std::optional<std::string>& notice) {
+    std::string changed =
+        add_failure(notice, report, next.completed_ms, options_.notifications);
+    if (gone) {
+      changed = add_disabled(changed, "it answered 410 Gone", next.completed_ms);
+    }
+    return std::optional<std::string>(std::move(changed));
+  });
+  notifier_.wake();
+}
+
+void dispatcher::check_failing(const endpoint& config, std::int64_t now) {
+  const std::int64_t period = options_.notifications.disable_after.count();
+  if (period <= 0) return;
+  const endpoint_health health = store_.health_of(config.id);
+  if (health.failing_since_ms == 0) return;
+  const std::int64_t since = std::max(health.failing_since_ms, config.activated_ms);
+  if (now - since < period) return;
+
+  // Another request may have disabled it already.
+  const std::optional<endpoint> stored = store_.find_endpoint(config.id);
+  if (!stored || stored->status != endpoint_status::active) return;
+  if (disable_) disable_(config.id);
+  if (config.notification.kind == notification_kind::none) return;
+  const std::string reason = "every attempt failed since " + detail::rfc3339_ms(since);
+  store_.change_notice(config.id, [&](const std::optional<std::string>& notice) {
+    return std::optional<std::string>(add_disabled(notice, reason, now));
+  });
+  notifier_.wake();
 }
 
 delivery dispatcher::decide(const delivery& d, const endpoint& config,
@@ -323,14 +380,16 @@ delivery dispatcher::decide(const delivery& d, const endpoint& config,
 
   // Every other outcome is a failed attempt, retried by the endpoint's policy; 429
   // and 503 may say when.
-  if (retries_left(config.retry, next.attempts)) {
+  // A replayed delivery has its retry budget anew.
+  const int counted = next.attempts - d.retry_base;
+  if (retries_left(config.retry, counted)) {
     std::optional<std::chrono::milliseconds> wait;
     if (r.status == 429 || r.status == 503)
       wait = parse_retry_after(r.retry_after, now);
     if (!wait) {
       std::lock_guard lock(mutex_);
       const double unit = std::uniform_real_distribution<double>(0, 1)(random_);
-      wait = retry_delay(config.retry, next.attempts, unit);
+      wait = retry_delay(config.retry, counted, unit);
     }
     next.status = delivery_status::pending;
     next.due_ms = now + wait->count();

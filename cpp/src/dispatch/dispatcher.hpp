@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dispatch/http_client.hpp"
+#include "dispatch/notifier.hpp"
 #include "protekt/dispatcher.hpp"
 #include "protekt/store.hpp"
 
@@ -71,6 +72,12 @@ class dispatcher {
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
   void release(const delivery& d, std::int64_t due_ms);
+  // Stores the outcome of an attempt; a delivery that failed for good goes into its
+  // endpoint's notice in the same transaction.
+  void record(const delivery& next, const attempt& a, const endpoint& config,
+              bool gone);
+  // Disables an endpoint whose attempts have all failed for disable_after.
+  void check_failing(const endpoint& config, std::int64_t now_ms);
 
   store& store_;
   const dispatcher_options options_;
@@ -83,6 +90,7 @@ class dispatcher {
       boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       work_;
   http_client client_;
+  notifier notifier_;
   std::vector<std::thread> io_threads_;
   std::thread scheduler_;
 

@@ -98,16 +98,19 @@ struct http_client::tls_contexts {
   std::map<std::string, std::unique_ptr<ssl::context>> by_ca;  // guarded
   std::map<origin, std::shared_ptr<SSL_SESSION>> sessions;     // guarded
 
+  // The context trusting ca_pem when given, else ca_file, else the system's store.
   // THROWS boost::system::system_error for a CA bundle that cannot be read.
-  ssl::context& context(const std::string& ca_file) {
+  ssl::context& context(const std::string& ca_file, const std::string& ca_pem) {
     std::lock_guard lock(mutex);
-    auto& slot = by_ca[ca_file];
+    auto& slot = by_ca[ca_pem.empty() ? "file:" + ca_file : "pem:" + ca_pem];
     if (!slot) {
       auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
       SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
       SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_CLIENT);
       ctx->set_verify_mode(ssl::verify_peer);
-      if (ca_file.empty()) {
+      if (!ca_pem.empty()) {
+        ctx->add_certificate_authority(asio::buffer(ca_pem));
+      } else if (ca_file.empty()) {
         ctx->set_default_verify_paths();
       } else {
         ctx->load_verify_file(ca_file);
@@ -232,9 +235,11 @@ asio::awaitable<std::unique_ptr<connection>> http_client::handshake(
   const std::string& ca_file = where.ca_file.empty() ? options_.ca_file : where.ca_file;
   ssl::context* context = nullptr;
   try {
-    context = &tls_->context(ca_file);
+    context = &tls_->context(ca_file, where.ca_pem);
   } catch (const boost::system::system_error& e) {
-    fail(result, "tls", "could not load the CA bundle " + ca_file + ": " + e.what());
+    const std::string which =
+        where.ca_pem.empty() ? "the CA bundle " + ca_file : "the endpoint's CA bundle";
+    fail(result, "tls", "could not load " + which + ": " + e.what());
     co_return nullptr;
   }
   c->secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream),

@@ -27,6 +27,7 @@ struct origin {
   std::string host;
   std::uint16_t port = 443;
   std::string ca_file;  // empty: the client's default trust
+  std::string ca_pem;   // certificates to trust instead, as PEM text
 
   auto operator<=>(const origin&) const = default;
 };

@@ -1,5 +1,7 @@
 #include "protekt/endpoint.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@ using json = nlohmann::json;
 
 constexpr std::size_t kMaxUrlLength = 2048;
 constexpr std::size_t kMaxDescription = 1024;
+constexpr std::size_t kMaxCaBundle = 256 * 1024;
 constexpr int kMaxRetryAttempts = 50;
 constexpr auto kMaxInterval = std::chrono::hours(24 * 7);
 constexpr auto kMinTimeout = std::chrono::milliseconds(100);
@@ -154,6 +157,31 @@ void validate_url(std::string_view url, const validation_rules& rules,
   if (u.has_fragment()) refuse(field, "must not have a #fragment");
 }
 
+namespace {
+
+// THROWS validation_error unless a CA bundle is empty or PEM certificates only.
+void validate_ca_bundle(const std::string& pem) {
+  if (pem.empty()) return;
+  if (pem.size() > kMaxCaBundle) refuse("ca_bundle", "larger than 256 KiB");
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) throw std::bad_alloc();
+  std::size_t certificates = 0;
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_free(cert);
+    ++certificates;
+  }
+  // Reading stops with "no start line" at the end; anything else is damage.
+  const unsigned long last = ERR_peek_last_error();
+  const bool clean_end = ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  ERR_clear_error();
+  BIO_free(bio);
+  if (certificates == 0 || !clean_end) {
+    refuse("ca_bundle", "must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+  }
+}
+
+}  // namespace
+
 void validate(const endpoint& e, const validation_rules& rules) {
   validate_url(e.url, rules, "url");
   if (e.description.size() > kMaxDescription) {
@@ -169,6 +197,7 @@ void validate(const endpoint& e, const validation_rules& rules) {
   if (e.timeout < kMinTimeout || e.timeout > kMaxTimeout) {
     refuse("timeout", "must be 0.1 s to 300 s");
   }
+  validate_ca_bundle(e.ca_bundle);
 }
 
 // ---- JSON ------------------------------------------------------------------------
@@ -212,9 +241,11 @@ void to_json(json& j, const endpoint& e) {
                                    ? json()
                                    : json(e.notification.target)},
       {"timeout_ms", e.timeout.count()},
+      {"ca_bundle", e.ca_bundle},
       {"status", status_name(e.status)},
       {"created_ms", e.created_ms},
       {"updated_ms", e.updated_ms},
+      {"activated_ms", e.activated_ms},
       {"verification", e.verification.at_ms == 0
                            ? json()
                            : json{{"at_ms", e.verification.at_ms},
@@ -358,11 +389,13 @@ endpoint endpoint_from_json(const json& j) {
   std::int64_t timeout = e.timeout.count();
   read(j, "timeout_ms", timeout, "timeout");
   e.timeout = std::chrono::milliseconds(timeout);
+  read(j, "ca_bundle", e.ca_bundle, "ca_bundle");
   std::string status = "created";
   read(j, "status", status, "status");
   e.status = status_from(status);
   read(j, "created_ms", e.created_ms, "created_ms");
   read(j, "updated_ms", e.updated_ms, "updated_ms");
+  read(j, "activated_ms", e.activated_ms, "activated_ms");
   if (j.contains("verification") && j["verification"].is_object()) {
     const json& v = j["verification"];
     read(v, "at_ms", e.verification.at_ms, "verification.at_ms");

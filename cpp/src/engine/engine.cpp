@@ -210,6 +210,8 @@ endpoint engine::store_status(const id128& id, endpoint_action action,
         break;
     }
     e.updated_ms = unix_now_ms();
+    // A failing period counts from here, not from before a pause or a disable.
+    if (e.status == s::active && from != s::active) e.activated_ms = e.updated_ms;
     return e;
   });
 }
@@ -482,6 +484,7 @@ bool engine::start_dispatcher(dispatcher_options options) {
   if (options.allowed_networks.empty())
     options.allowed_networks = options_.allowed_networks;
   if (options.ca_file.empty()) options.ca_file = options_.ca_file;
+  options.notifications = options_.notifications;
   if (options.endpoint_concurrency == 0 || options.max_in_flight == 0) {
     refuse("concurrency", "must be at least 1");
   }
@@ -587,6 +590,72 @@ std::optional<delivery> engine::find_delivery(const id128& event,
 std::vector<attempt> engine::attempts_of(const id128& event, const id128& endpoint) {
   const auto open = open_lock();
   return store_->attempts_of(event, endpoint);
+}
+
+void engine::wake_dispatcher() {
+  std::lock_guard lock(dispatcher_mutex_);
+  if (dispatcher_) dispatcher_->wake();
+}
+
+void engine::require_endpoint(const std::optional<id128>& endpoint) {
+  if (endpoint && !store_->find_endpoint(*endpoint)) {
+    throw not_found_error("no endpoint " + endpoint->to_string(kEndpointPrefix));
+  }
+}
+
+dead_letter_page engine::dead_letters(const std::optional<id128>& endpoint,
+                                      std::size_t limit, std::string_view after) {
+  const auto open = open_lock();
+  return store_->dead_letters(endpoint, limit, after);
+}
+
+std::uint64_t engine::dead_letter_count(const std::optional<id128>& endpoint) {
+  const auto open = open_lock();
+  return store_->dead_letter_count(endpoint);
+}
+
+void engine::replay(const id128& event, const id128& endpoint) {
+  {
+    const auto open = open_lock();
+    if (!store_->replay(event, endpoint, unix_now_ms())) {
+      throw not_found_error("no dead letter for event " +
+                            event.to_string(kEventPrefix) + " at endpoint " +
+                            endpoint.to_string(kEndpointPrefix));
+    }
+  }
+  wake_dispatcher();
+}
+
+std::size_t engine::replay_all(const std::optional<id128>& endpoint,
+                               std::size_t limit) {
+  std::size_t replayed = 0;
+  {
+    const auto open = open_lock();
+    require_endpoint(endpoint);
+    replayed = store_->replay_all(endpoint, unix_now_ms(), limit);
+  }
+  if (replayed > 0) wake_dispatcher();
+  return replayed;
+}
+
+std::size_t engine::purge_dead_letters(const std::optional<id128>& endpoint,
+                                       std::size_t limit) {
+  const auto open = open_lock();
+  require_endpoint(endpoint);
+  return store_->purge_dead_letters(endpoint, limit);
+}
+
+endpoint_health engine::health_of(const id128& endpoint) {
+  const auto open = open_lock();
+  return store_->health_of(endpoint);
+}
+
+std::optional<std::string> engine::notice_of(const id128& endpoint) {
+  const auto open = open_lock();
+  for (auto& [id, notice] : store_->notices()) {
+    if (id == endpoint) return std::move(notice);
+  }
+  return std::nullopt;
 }
 
 void engine::unlock_dispatcher() {

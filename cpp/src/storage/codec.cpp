@@ -8,7 +8,7 @@ namespace protekt::storage {
 namespace {
 
 constexpr std::uint8_t kDeliveryVersion = 1;
-constexpr std::uint8_t kEventVersion = 1;
+constexpr std::uint8_t kEventVersion = 2;  // 1 had no finished time
 
 }  // namespace
 
@@ -48,6 +48,14 @@ std::string time_key(std::int64_t ms, std::string_view suffix) {
   return key;
 }
 
+std::string dead_letter_key(const delivery& d) {
+  std::string key(d.endpoint.raw());
+  key.reserve(40);
+  put_u64(key, static_cast<std::uint64_t>(d.completed_ms));
+  key.append(d.event.raw());
+  return key;
+}
+
 std::string body_key(const id128& event, std::uint8_t shape) {
   std::string key(event.raw());
   key.push_back(static_cast<char>(shape));
@@ -62,7 +70,7 @@ std::string encode_delivery(const delivery& d) {
   out.push_back(static_cast<char>(d.shape));
   out.push_back(0);
   put_u16(out, d.attempts);
-  put_u16(out, 0);
+  put_u16(out, d.retry_base);
   put_u64(out, static_cast<std::uint64_t>(d.created_ms));
   put_u64(out, static_cast<std::uint64_t>(d.due_ms));
   put_u64(out, static_cast<std::uint64_t>(d.lease_until_ms));
@@ -82,7 +90,7 @@ delivery decode_delivery(std::string_view key, std::string_view value) {
   d.shape = v.u8();
   v.u8();
   d.attempts = v.u16();
-  v.u16();
+  d.retry_base = v.u16();
   d.created_ms = static_cast<std::int64_t>(v.u64());
   d.due_ms = static_cast<std::int64_t>(v.u64());
   d.lease_until_ms = static_cast<std::int64_t>(v.u64());
@@ -137,12 +145,13 @@ bool is_finished(delivery_status status) {
 
 std::string encode_event(const stored_event& e) {
   std::string out;
-  out.reserve(16 + e.type.size() + e.envelope.size());
+  out.reserve(24 + e.type.size() + e.envelope.size());
   out.push_back(static_cast<char>(kEventVersion));
   out.push_back(static_cast<char>(e.type.size()));
   out.append(e.type);
   put_u64(out, static_cast<std::uint64_t>(e.created_ms));
   put_u32(out, e.pending);
+  put_u64(out, static_cast<std::uint64_t>(e.finished_ms));
   out.append(e.envelope);
   return out;
 }
@@ -152,10 +161,11 @@ stored_event decode_event(std::string_view key, std::string_view value) {
   reader v(value);
   stored_event e;
   e.id = k.id();
-  v.u8();  // version
+  const std::uint8_t version = v.u8();
   e.type = v.bytes(v.u8());
   e.created_ms = static_cast<std::int64_t>(v.u64());
   e.pending = v.u32();
+  if (version >= 2) e.finished_ms = static_cast<std::int64_t>(v.u64());
   e.envelope = v.rest();
   return e;
 }

@@ -62,6 +62,8 @@ std::string delivery_key(const id128& event, const id128& endpoint);
 std::string due_key(std::int64_t due_ms, const id128& event, const id128& endpoint);
 // completed: completion time + event id
 std::string time_key(std::int64_t ms, std::string_view suffix);
+// dead_letters: endpoint id + time dead-lettered + event id
+std::string dead_letter_key(const delivery& d);
 // bodies: event id + shape
 std::string body_key(const id128& event, std::uint8_t shape);
 
@@ -76,7 +78,7 @@ attempt decode_attempt(std::string_view key, std::string_view value);
 // Whether a delivery in this status is finished.
 bool is_finished(delivery_status status);
 
-// events: version, type, created time, pending count, then the envelope.
+// events: version, type, created time, pending count, finished time, envelope.
 std::string encode_event(const stored_event& e);
 stored_event decode_event(std::string_view key, std::string_view value);
 

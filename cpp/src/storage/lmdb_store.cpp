@@ -21,6 +21,11 @@ bool has_prefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;
 }
 
+// The first entry at or after key; LMDB takes no empty key, which means the start.
+auto seek_from(cursor& c, std::string_view key) {
+  return key.empty() ? c.first() : c.seek(key);
+}
+
 class lmdb_store final : public store {
  public:
   explicit lmdb_store(const lmdb_store_options& options)
@@ -39,6 +44,9 @@ class lmdb_store final : public store {
       idempotency_ = env_.open_database(txn, "idempotency");
       idempotency_time_ = env_.open_database(txn, "idempotency_time");
       attempts_ = env_.open_database(txn, "attempts");
+      dead_letters_ = env_.open_database(txn, "dead_letters");
+      health_ = env_.open_database(txn, "health");
+      notices_ = env_.open_database(txn, "notices");
       check_format(txn);
     });
   }
@@ -193,29 +201,17 @@ class lmdb_store final : public store {
   bool record_outcome(const delivery& updated,
                       const std::optional<attempt>& attempt) override {
     bool found = false;
-    env_.run_write([&](transaction& txn) {
-      const std::string key = storage::delivery_key(updated.event, updated.endpoint);
-      const auto record = txn.get(deliveries_, key);
-      found = record.has_value();
-      if (!found) return;
-      const delivery current = storage::decode_delivery(key, *record);
+    env_.run_write(
+        [&](transaction& txn) { found = store_outcome(txn, updated, attempt); });
+    return found;
+  }
 
-      // Out of the due index at its old time; back in at its new one if pending.
-      if (!storage::is_finished(current.status)) {
-        txn.erase(due_,
-                  storage::due_key(current.due_ms, current.event, current.endpoint));
-      }
-      delivery next = updated;
-      if (storage::is_finished(next.status)) next.due_ms = 0;
-      put_delivery(txn, next);
-      if (attempt) {
-        txn.put(attempts_,
-                storage::attempt_key(next.event, next.endpoint, attempt->number),
-                storage::encode_attempt(*attempt));
-      }
-      if (storage::is_finished(next.status) && !storage::is_finished(current.status)) {
-        count_down(txn, next.event, next.completed_ms);
-      }
+  bool record_failure(const delivery& updated, const attempt& attempt,
+                      const notice_change& notice) override {
+    bool found = false;
+    env_.run_write([&](transaction& txn) {
+      found = store_outcome(txn, updated, attempt);
+      if (found) change_notice(txn, updated.endpoint, notice);
     });
     return found;
   }
@@ -264,6 +260,102 @@ class lmdb_store final : public store {
     cursor c(txn, attempts_);
     for (auto e = c.seek(prefix); e && has_prefix(e->key, prefix); e = c.next()) {
       result.push_back(storage::decode_attempt(e->key, e->value));
+    }
+    return result;
+  }
+
+  endpoint_health health_of(const id128& endpoint) override {
+    transaction txn(env_, false);
+    return read_health(txn, endpoint);
+  }
+
+  // ---- dead-letter queue ---------------------------------------------------------
+
+  dead_letter_page dead_letters(const std::optional<id128>& endpoint, std::size_t limit,
+                                std::string_view after) override {
+    transaction txn(env_, false);
+    dead_letter_page page;
+    const std::string prefix = endpoint ? std::string(endpoint->raw()) : std::string();
+    cursor c(txn, dead_letters_);
+    auto e = seek_from(c, after.empty() ? std::string_view(prefix) : after);
+    if (e && !after.empty() && e->key == after) e = c.next();
+    for (; e && has_prefix(e->key, prefix); e = c.next()) {
+      if (page.letters.size() == limit) {
+        page.next = std::string(page_key(page.letters.back()));
+        break;
+      }
+      if (auto d = dead_letter_at(txn, e->key)) page.letters.push_back(*d);
+    }
+    return page;
+  }
+
+  std::uint64_t dead_letter_count(const std::optional<id128>& endpoint) override {
+    transaction txn(env_, false);
+    if (!endpoint) {
+      MDB_stat stat;
+      storage::check(mdb_stat(txn.native(), dead_letters_, &stat),
+                     "count the dead-letter queue");
+      return stat.ms_entries;
+    }
+    std::uint64_t count = 0;
+    cursor c(txn, dead_letters_);
+    for (auto e = c.seek(endpoint->raw()); e && has_prefix(e->key, endpoint->raw());
+         e = c.next()) {
+      ++count;
+    }
+    return count;
+  }
+
+  bool replay(const id128& event, const id128& endpoint, std::int64_t now_ms) override {
+    bool replayed = false;
+    env_.run_write([&](transaction& txn) {
+      const std::string key = storage::delivery_key(event, endpoint);
+      const auto record = txn.get(deliveries_, key);
+      replayed = record && storage::decode_delivery(key, *record).status ==
+                               delivery_status::dead_lettered;
+      if (replayed) replay_one(txn, storage::decode_delivery(key, *record), now_ms);
+    });
+    return replayed;
+  }
+
+  std::size_t replay_all(const std::optional<id128>& endpoint, std::int64_t now_ms,
+                         std::size_t limit) override {
+    std::size_t replayed = 0;
+    env_.run_write([&](transaction& txn) {
+      const auto letters = take_dead_letters(txn, endpoint, limit);
+      for (const delivery& d : letters) replay_one(txn, d, now_ms);
+      replayed = letters.size();
+    });
+    return replayed;
+  }
+
+  std::size_t purge_dead_letters(const std::optional<id128>& endpoint,
+                                 std::size_t limit) override {
+    std::size_t purged = 0;
+    env_.run_write([&](transaction& txn) {
+      const auto letters = take_dead_letters(txn, endpoint, limit);
+      for (delivery d : letters) {
+        txn.erase(dead_letters_, storage::dead_letter_key(d));
+        d.status = delivery_status::failed;
+        put_delivery(txn, d);
+      }
+      purged = letters.size();
+    });
+    return purged;
+  }
+
+  // ---- failure notices -----------------------------------------------------------
+
+  void change_notice(const id128& endpoint, const notice_change& change) override {
+    env_.run_write([&](transaction& txn) { change_notice(txn, endpoint, change); });
+  }
+
+  std::vector<std::pair<id128, std::string>> notices() override {
+    transaction txn(env_, false);
+    std::vector<std::pair<id128, std::string>> result;
+    cursor c(txn, notices_);
+    for (auto e = c.first(); e; e = c.next()) {
+      result.emplace_back(id128::from_raw(e->key), std::string(e->value));
     }
     return result;
   }
@@ -378,9 +470,10 @@ class lmdb_store final : public store {
     }
     for (const delivery& d : plan.deliveries) put_delivery(txn, d);
 
-    const stored_event event{request.id, request.type, request.created_ms,
-                             request.envelope,
-                             static_cast<std::uint32_t>(plan.deliveries.size())};
+    const auto pending = static_cast<std::uint32_t>(plan.deliveries.size());
+    const stored_event event{
+        request.id,       request.type, request.created_ms,
+        request.envelope, pending,      pending == 0 ? request.created_ms : 0};
     txn.put(events_, request.id.raw(), storage::encode_event(event), MDB_NOOVERWRITE);
     if (plan.deliveries.empty()) {
       txn.put(completed_, storage::time_key(request.created_ms, request.id.raw()), {});
@@ -405,6 +498,129 @@ class lmdb_store final : public store {
     }
   }
 
+  // A delivery's new state and the attempt that led to it; false when it is gone.
+  bool store_outcome(transaction& txn, const delivery& updated,
+                     const std::optional<attempt>& attempt) {
+    const std::string key = storage::delivery_key(updated.event, updated.endpoint);
+    const auto record = txn.get(deliveries_, key);
+    if (!record) return false;
+    const delivery current = storage::decode_delivery(key, *record);
+
+    // Out of the due index at its old time; back in at its new one if pending.
+    if (!storage::is_finished(current.status)) {
+      txn.erase(due_,
+                storage::due_key(current.due_ms, current.event, current.endpoint));
+    }
+    delivery next = updated;
+    if (storage::is_finished(next.status)) next.due_ms = 0;
+    put_delivery(txn, next);
+    if (attempt) {
+      txn.put(attempts_,
+              storage::attempt_key(next.event, next.endpoint, attempt->number),
+              storage::encode_attempt(*attempt));
+      note_health(txn, next.endpoint, *attempt);
+    }
+    if (next.status == delivery_status::dead_lettered &&
+        current.status != delivery_status::dead_lettered) {
+      txn.put(dead_letters_, storage::dead_letter_key(next), {});
+    }
+    if (storage::is_finished(next.status) && !storage::is_finished(current.status)) {
+      count_down(txn, next.event, next.completed_ms);
+    }
+    return true;
+  }
+
+  endpoint_health read_health(const transaction& txn, const id128& endpoint) {
+    endpoint_health health;
+    if (const auto value = txn.get(health_, endpoint.raw())) {
+      storage::reader r(*value);
+      health.failing_since_ms = static_cast<std::int64_t>(r.u64());
+      health.last_success_ms = static_cast<std::int64_t>(r.u64());
+      health.last_failure_ms = static_cast<std::int64_t>(r.u64());
+    }
+    return health;
+  }
+
+  // Health record of an endpoint: failing since, last success, last failure.
+  void note_health(transaction& txn, const id128& endpoint, const attempt& a) {
+    endpoint_health health = read_health(txn, endpoint);
+    if (a.status >= 200 && a.status < 300) {
+      health.failing_since_ms = 0;
+      health.last_success_ms = a.started_ms;
+    } else {
+      if (health.failing_since_ms == 0) health.failing_since_ms = a.started_ms;
+      health.last_failure_ms = a.started_ms;
+    }
+    std::string value;
+    storage::put_u64(value, static_cast<std::uint64_t>(health.failing_since_ms));
+    storage::put_u64(value, static_cast<std::uint64_t>(health.last_success_ms));
+    storage::put_u64(value, static_cast<std::uint64_t>(health.last_failure_ms));
+    txn.put(health_, endpoint.raw(), value);
+  }
+
+  void change_notice(transaction& txn, const id128& endpoint,
+                     const notice_change& change) {
+    const auto stored = txn.get(notices_, endpoint.raw());
+    const std::optional<std::string> next =
+        change(stored ? std::optional<std::string>(*stored) : std::nullopt);
+    if (next) {
+      txn.put(notices_, endpoint.raw(), *next);
+    } else if (stored) {
+      txn.erase(notices_, endpoint.raw());
+    }
+  }
+
+  // The delivery behind a dead_letters key, if it is still dead-lettered.
+  std::optional<delivery> dead_letter_at(const transaction& txn, std::string_view key) {
+    storage::reader r(key);
+    const id128 endpoint = r.id();
+    r.u64();
+    const id128 event = r.id();
+    const std::string delivery_key = storage::delivery_key(event, endpoint);
+    const auto record = txn.get(deliveries_, delivery_key);
+    if (!record) return std::nullopt;
+    delivery d = storage::decode_delivery(delivery_key, *record);
+    if (d.status != delivery_status::dead_lettered) return std::nullopt;
+    return d;
+  }
+
+  static std::string page_key(const delivery& d) { return storage::dead_letter_key(d); }
+
+  std::vector<delivery> take_dead_letters(const transaction& txn,
+                                          const std::optional<id128>& endpoint,
+                                          std::size_t limit) {
+    const std::string prefix = endpoint ? std::string(endpoint->raw()) : std::string();
+    std::vector<delivery> letters;
+    cursor c(txn, dead_letters_);
+    for (auto e = seek_from(c, prefix);
+         e && has_prefix(e->key, prefix) && letters.size() < limit; e = c.next()) {
+      if (auto d = dead_letter_at(txn, e->key)) letters.push_back(*d);
+    }
+    return letters;
+  }
+
+  // A dead letter back in the queue: pending, due now, its retry budget anew. Its
+  // event is unfinished again, so retention keeps it until the delivery ends.
+  void replay_one(transaction& txn, delivery d, std::int64_t now_ms) {
+    txn.erase(dead_letters_, storage::dead_letter_key(d));
+    d.status = delivery_status::pending;
+    d.retry_base = d.attempts;
+    d.due_ms = now_ms;
+    d.lease_until_ms = 0;
+    d.completed_ms = 0;
+    put_delivery(txn, d);
+
+    const auto value = txn.get(events_, d.event.raw());
+    if (!value) return;
+    stored_event event = storage::decode_event(d.event.raw(), *value);
+    if (event.pending == 0) {
+      txn.erase(completed_, storage::time_key(event.finished_ms, d.event.raw()));
+      event.finished_ms = 0;
+    }
+    ++event.pending;
+    txn.put(events_, d.event.raw(), storage::encode_event(event));
+  }
+
   // One more of the event's deliveries finished; the last one finishes the event,
   // which starts its retention period.
   void count_down(transaction& txn, const id128& event_id, std::int64_t now_ms) {
@@ -412,10 +628,11 @@ class lmdb_store final : public store {
     if (!value) return;
     stored_event event = storage::decode_event(event_id.raw(), *value);
     if (event.pending > 0) --event.pending;
-    txn.put(events_, event_id.raw(), storage::encode_event(event));
     if (event.pending == 0) {
+      event.finished_ms = now_ms;
       txn.put(completed_, storage::time_key(now_ms, event_id.raw()), {});
     }
+    txn.put(events_, event_id.raw(), storage::encode_event(event));
   }
 
   void erase_prefix(transaction& txn, MDB_dbi dbi, std::string_view prefix) {
@@ -435,13 +652,36 @@ class lmdb_store final : public store {
         result.more = true;
         break;
       }
+      const auto finished = static_cast<std::int64_t>(storage::reader(e->key).u64());
       const std::string event(key.rest());
       c.erase_current();
+
+      // An entry left by an event replayed since (and maybe finished again later)
+      // is stale: the event stays.
+      const auto value = txn.get(events_, event);
+      if (value) {
+        const stored_event stored = storage::decode_event(event, *value);
+        if (stored.pending > 0 ||
+            (stored.finished_ms != 0 && stored.finished_ms != finished)) {
+          continue;
+        }
+      }
+      erase_dead_letters_of(txn, event);
       txn.erase(events_, event);
       erase_prefix(txn, bodies_, event);
       erase_prefix(txn, deliveries_, event);
       erase_prefix(txn, attempts_, event);
       ++result.events;
+    }
+  }
+
+  void erase_dead_letters_of(transaction& txn, std::string_view event) {
+    cursor c(txn, deliveries_);
+    for (auto e = c.seek(event); e && has_prefix(e->key, event); e = c.next()) {
+      const delivery d = storage::decode_delivery(e->key, e->value);
+      if (d.status == delivery_status::dead_lettered) {
+        txn.erase(dead_letters_, storage::dead_letter_key(d));
+      }
     }
   }
 
@@ -478,7 +718,7 @@ class lmdb_store final : public store {
   const std::int64_t idempotency_window_ms_;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
-          attempts_ = 0;
+          attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0;
 
   std::mutex cache_mutex_;
   std::uint64_t cache_version_ = 0;  // guarded by cache_mutex_
