@@ -117,6 +117,37 @@ std::optional<id128> optional_endpoint(const std::optional<std::string>& text) {
   return parse_id(*text, kEndpointPrefix, "endpoint_id");
 }
 
+py::tuple attempt_tuple(const attempt& a) {
+  return py::make_tuple(a.number, a.started_ms, a.duration_ms, a.status, a.error_class,
+                        a.error, py::bytes(a.response_excerpt));
+}
+
+py::tuple counters_tuple(const endpoint_counters& c) {
+  return py::make_tuple(c.deliveries, c.succeeded, c.failed, c.dead_lettered,
+                        c.cancelled, c.attempts, c.failed_attempts, c.retries,
+                        c.latency_sum_ms, c.latency);
+}
+
+std::optional<delivery_status> parse_status(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  for (std::uint8_t n = 0; n <= static_cast<std::uint8_t>(delivery_status::cancelled);
+       ++n) {
+    const auto status = static_cast<delivery_status>(n);
+    if (to_string(status) == *text) return status;
+  }
+  throw validation_error("status",
+                         "status: \"" + *text + "\" is not a delivery status");
+}
+
+py::tuple log_page_tuple(const delivery_log_page& page) {
+  py::list rows;
+  for (std::size_t i = 0; i < page.deliveries.size(); ++i) {
+    rows.append(
+        py::make_tuple(delivery_tuple(page.deliveries[i]), page.event_types[i]));
+  }
+  return py::make_tuple(rows, py::bytes(page.next));
+}
+
 // The engine's notification settings, from the JSON that python/protekt/_engine.py
 // writes: {"smtp": {...} | null, "disable_after_s", "interval_s", "max_tries"}.
 notification_options notification_settings(const std::string& text) {
@@ -187,6 +218,7 @@ void register_ticket(py::module_& m) {
 }  // namespace
 
 void register_engine(py::module_& m) {
+  m.attr("LATENCY_BOUNDS_MS") = kLatencyBoundsMs;
   register_ticket(m);
 
   py::class_<engine>(m, "Engine")
@@ -405,12 +437,63 @@ void register_engine(py::module_& m) {
                found = e.attempts_of(ev, ep);
              }
              py::list result;
-             for (const attempt& a : found) {
-               result.append(py::make_tuple(a.number, a.started_ms, a.duration_ms,
-                                            a.status, a.error_class, a.error,
-                                            py::bytes(a.response_excerpt)));
+             for (const attempt& a : found) result.append(attempt_tuple(a));
+             return result;
+           })
+      .def("delivery_log",
+           [](engine& e, const std::optional<std::string>& endpoint,
+              const std::string& event_type, const std::optional<std::string>& status,
+              std::int64_t since_ms, std::int64_t until_ms, std::size_t limit,
+              const py::bytes& after) {
+             delivery_filter filter{optional_endpoint(endpoint), event_type,
+                                    parse_status(status), since_ms, until_ms};
+             const std::string from = after;
+             delivery_log_page page;
+             {
+               py::gil_scoped_release release;
+               page = e.delivery_log(filter, limit, from);
+             }
+             return log_page_tuple(page);
+           })
+      .def("recent_attempts",
+           [](engine& e, const std::string& endpoint, std::size_t limit) {
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             std::vector<attempt> found;
+             {
+               py::gil_scoped_release release;
+               found = e.recent_attempts(ep, limit);
+             }
+             py::list result;
+             for (const attempt& a : found) result.append(attempt_tuple(a));
+             return result;
+           })
+      .def("counters",
+           [](engine& e) {
+             std::vector<std::pair<id128, endpoint_counters>> all;
+             {
+               py::gil_scoped_release release;
+               all = e.counters();
+             }
+             py::dict result;
+             for (const auto& [id, c] : all) {
+               result[py::str(id.to_string(kEndpointPrefix))] = counters_tuple(c);
              }
              return result;
+           })
+      .def("counters_of",
+           [](engine& e, const std::string& endpoint) {
+             const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");
+             endpoint_counters c;
+             {
+               py::gil_scoped_release release;
+               c = e.counters_of(ep);
+             }
+             return counters_tuple(c);
+           })
+      .def("events_emitted",
+           [](engine& e) {
+             py::gil_scoped_release release;
+             return e.events_emitted();
            })
       .def("find_delivery",
            [](engine& e, const std::string& event,
@@ -475,7 +558,8 @@ void register_engine(py::module_& m) {
                h = e.health_of(ep);
              }
              return py::make_tuple(h.failing_since_ms, h.last_success_ms,
-                                   h.last_failure_ms);
+                                   h.last_failure_ms, h.last_error_status,
+                                   h.last_error_class, h.last_error);
            })
       .def("notice_of", [](engine& e, const std::string& endpoint) {
         const id128 ep = parse_id(endpoint, kEndpointPrefix, "endpoint_id");

@@ -49,6 +49,7 @@ from protekt._exceptions import (
     WebhookVerificationError,
 )
 from protekt._signing import AsymmetricWebhook, Webhook
+from protekt._stats import DeliveryPage, EndpointStats, EngineMetrics
 from protekt._token import ApiToken
 
 __all__ = [
@@ -61,15 +62,18 @@ __all__ = [
     "DeadLetterPage",
     "DeadLetterQueue",
     "Delivery",
+    "DeliveryPage",
     "DeliveryStatus",
     "ENGINE_EVENTS",
     "EmitHandle",
     "Endpoint",
     "EndpointHealth",
+    "EndpointStats",
     "EndpointStatus",
     "Endpoints",
     "Engine",
     "EngineClosedError",
+    "EngineMetrics",
     "Event",
     "InvalidKeyError",
     "InvalidTokenError",

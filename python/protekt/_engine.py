@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Final
 
-from protekt import _core
+from protekt import _core, _stats
 from protekt._config import (
     Payload,
     Retry,
@@ -27,6 +27,7 @@ from protekt._config import (
 )
 from protekt._dead_letters import DeadLetterQueue
 from protekt._exceptions import EngineClosedError, NotFoundError, ValidationError
+from protekt._stats import DeliveryPage, EndpointStats, EngineMetrics
 from protekt._token import ApiToken
 
 __all__ = [
@@ -201,9 +202,10 @@ class Delivery:
     completed_at: datetime | None
     last_status: int | None
     shape: int
+    event_type: str = ""  # filled in by the delivery log
 
     @classmethod
-    def _from_tuple(cls, row: tuple[Any, ...]) -> Delivery:
+    def _from_tuple(cls, row: tuple[Any, ...], event_type: str = "") -> Delivery:
         event, endpoint, status, shape, attempts, created, due, completed, last = row
         return cls(
             event_id=event,
@@ -215,6 +217,7 @@ class Delivery:
             completed_at=_time(completed) if completed else None,
             last_status=last or None,
             shape=shape,
+            event_type=event_type,
         )
 
 
@@ -408,7 +411,7 @@ class Endpoints:
         """Since when the endpoint fails, if it does, and its pending notice."""
         native = self._native()
         self.get(endpoint_id)
-        failing, success, failure = native.health_of(endpoint_id)
+        failing, success, failure, *_ = native.health_of(endpoint_id)
         notice = native.notice_of(endpoint_id)
         return EndpointHealth(
             _time(failing) if failing else None,
@@ -416,6 +419,12 @@ class Endpoints:
             _time(failure) if failure else None,
             json.loads(notice) if notice is not None else None,
         )
+
+    def stats(self, endpoint_id: str) -> EndpointStats:
+        """Counts of deliveries and attempts, success rate, latency percentiles and
+        histogram, and the last error. Raises NotFoundError for an unknown id."""
+        self.get(endpoint_id)
+        return _stats.endpoint_stats(self._native(), endpoint_id)
 
     def pause(self, endpoint_id: str) -> Endpoint:
         """Stops deliveries; events emitted meanwhile are not queued for it."""
@@ -592,6 +601,42 @@ class Engine:
         """The deliveries of one event, one per endpoint it went to."""
         rows = self._native_engine().deliveries_of(event_id)
         return [Delivery._from_tuple(row) for row in rows]
+
+    def delivery_log(
+        self,
+        *,
+        endpoint_id: str | None = None,
+        event_type: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> DeliveryPage:
+        """Deliveries, newest event first, of one endpoint or all, filtered by event
+        type, status and the event's time (``since`` inclusive, ``until``
+        exclusive). Each delivery carries its ``event_type``; ``engine.attempts``
+        gives its attempts. Pass a page's ``next`` as ``after`` for the next page.
+
+        >>> failed = engine.delivery_log(status="failed")  # doctest: +SKIP
+        """
+        if endpoint_id is not None:
+            self.endpoints.get(endpoint_id)
+        return _stats.delivery_log(
+            self._native_engine(),
+            endpoint_id=endpoint_id,
+            event_type=event_type,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+            after=after,
+        )
+
+    def metrics(self) -> EngineMetrics:
+        """Events emitted, queue depth, dead letters and every endpoint's counts, for
+        monitoring (the portal's ``/metrics``)."""
+        return _stats.engine_metrics(self._native_engine())
 
     def delivery_body(self, delivery: Delivery) -> bytes:
         """The exact body this delivery sends, shaped for its endpoint."""

@@ -470,6 +470,169 @@ TEST_F(LmdbStore, KeepsAnIdempotencyKeyUsedAgainLater) {
   EXPECT_EQ(outcome.event, reused.id);
 }
 
+// ---- the delivery log and counters ------------------------------------------------
+
+// An attempt that took duration_ms and got status (0: no response).
+attempt attempt_at(std::uint16_t number, std::int32_t status,
+                   std::int32_t duration_ms) {
+  attempt a;
+  a.number = number;
+  a.started_ms = kT0 + number;
+  a.duration_ms = duration_ms;
+  a.status = status;
+  if (status == 0) {
+    a.error_class = "refused";
+    a.error = "the connection was refused";
+  }
+  return a;
+}
+
+delivery_filter of_endpoint(const id128& id) {
+  delivery_filter filter;
+  filter.endpoint = id;
+  return filter;
+}
+
+delivery_filter created_within(std::int64_t since_ms, std::int64_t until_ms) {
+  delivery_filter filter;
+  filter.since_ms = since_ms;
+  filter.until_ms = until_ms;
+  return filter;
+}
+
+std::vector<id128> events_of(const delivery_log_page& page) {
+  std::vector<id128> events;
+  for (const delivery& d : page.deliveries) events.push_back(d.event);
+  return events;
+}
+
+TEST_F(LmdbStore, ListsTheDeliveryLogNewestFirstForAllOrOneEndpoint) {
+  const id128 first = put_endpoint().id;
+  const id128 second = put_endpoint().id;
+  const emit_request older = request(kT0);
+  const emit_request newer = request(kT0 + 1);
+  append({older, newer});
+
+  const delivery_log_page all = store_->delivery_log({}, 10, "");
+  EXPECT_EQ(events_of(all), (std::vector{newer.id, newer.id, older.id, older.id}));
+  EXPECT_EQ(all.event_types, std::vector<std::string>(4, std::string(kLoginFailed)));
+  EXPECT_TRUE(all.next.empty());
+
+  const delivery_log_page mine = store_->delivery_log(of_endpoint(second), 10, "");
+  EXPECT_EQ(events_of(mine), (std::vector{newer.id, older.id}));
+  for (const delivery& d : mine.deliveries) EXPECT_EQ(d.endpoint, second);
+  EXPECT_EQ(store_->delivery_log(of_endpoint(first), 10, "").deliveries.size(), 2u);
+}
+
+TEST_F(LmdbStore, ListsTheDeliveryLogWithinATimeRange) {
+  put_endpoint();
+  const emit_request early = request(kT0);
+  const emit_request middle = request(kT0 + kMinute);
+  const emit_request late = request(kT0 + 2 * kMinute);
+  append({early, middle, late});
+
+  const delivery_filter window = created_within(kT0 + kMinute, kT0 + 2 * kMinute);
+  EXPECT_EQ(events_of(store_->delivery_log(window, 10, "")), std::vector{middle.id});
+  EXPECT_EQ(events_of(store_->delivery_log(created_within(kT0 + 1, 0), 10, "")),
+            (std::vector{late.id, middle.id}));
+}
+
+TEST_F(LmdbStore, StopsAPageAtTheScanLimitAndTheNextPageGoesOn) {
+  const id128 id = put_endpoint(endpoint_status::active,
+                                {std::string(kLoginFailed), std::string(kRegistered)})
+                       .id;
+  const emit_request rare = request(kT0, {}, kRegistered);
+  std::vector<emit_request> requests = {rare};
+  for (std::size_t i = 0; i < store::kMaxLogScan + 5; ++i) {
+    requests.push_back(request(kT0 + 1 + static_cast<std::int64_t>(i)));
+  }
+  append(requests);
+  delivery_filter filter = of_endpoint(id);
+  filter.event_type = kRegistered;
+
+  const delivery_log_page first = store_->delivery_log(filter, 10, "");
+  EXPECT_TRUE(first.deliveries.empty());
+  ASSERT_FALSE(first.next.empty());
+  const delivery_log_page second = store_->delivery_log(filter, 10, first.next);
+  EXPECT_EQ(events_of(second), std::vector{rare.id});
+  EXPECT_TRUE(second.next.empty());
+}
+
+TEST_F(LmdbStore, CountsDeliveriesAttemptsOutcomesAndLatencyPerEndpoint) {
+  const id128 id = put_endpoint().id;
+  const emit_request one = request(kT0);
+  const emit_request two = request(kT0 + 1);
+  append({one, two});
+  delivery first = store_->find_delivery(one.id, id).value();
+  delivery second = store_->find_delivery(two.id, id).value();
+
+  first.status = delivery_status::succeeded;
+  store_->record_outcome(first, attempt_at(1, 200, 7));
+  second.status = delivery_status::pending;
+  store_->record_outcome(second, attempt_at(1, 0, 3000));
+  second.status = delivery_status::dead_lettered;
+  store_->record_outcome(second, attempt_at(2, 503, 20000));
+
+  const endpoint_counters c = store_->counters_of(id);
+  EXPECT_EQ(c.deliveries, 2u);
+  EXPECT_EQ(c.succeeded, 1u);
+  EXPECT_EQ(c.dead_lettered, 1u);
+  EXPECT_EQ(c.failed, 0u);
+  EXPECT_EQ(c.attempts, 3u);
+  EXPECT_EQ(c.failed_attempts, 2u);
+  EXPECT_EQ(c.retries, 1u);
+  EXPECT_EQ(c.latency_sum_ms, 20007u);  // the refused attempt has no latency
+  EXPECT_EQ(c.latency[1], 1u);          // 7 ms: within 10 ms
+  EXPECT_EQ(c.latency.back(), 1u);      // 20 s: past the last bound
+  EXPECT_EQ(store_->events_emitted(), 2u);
+  EXPECT_EQ(store_->recent_attempts(id, 10).size(), 3u);
+  EXPECT_EQ(store_->recent_attempts(id, 2).size(), 2u);
+}
+
+TEST_F(LmdbStore, KeepsTheLastFailedAttemptsErrorInTheHealthRecord) {
+  const id128 id = put_endpoint().id;
+  const emit_request r = request(kT0);
+  append_one(r);
+  delivery d = store_->find_delivery(r.id, id).value();
+
+  store_->record_outcome(d, attempt_at(1, 0, 5));
+  store_->record_outcome(d, attempt_at(2, 200, 5));
+
+  const endpoint_health health = store_->health_of(id);
+  EXPECT_EQ(health.failing_since_ms, 0);
+  EXPECT_EQ(health.last_failure_ms, kT0 + 1);
+  EXPECT_EQ(health.last_error_status, 0);
+  EXPECT_EQ(health.last_error_class, "refused");
+  EXPECT_EQ(health.last_error, "the connection was refused");
+}
+
+TEST_F(LmdbStore, CountsEventsOnceAndForgetsTheCountersOfADeletedEndpoint) {
+  const id128 id = put_endpoint().id;
+  append_one(request(kT0, "order-1"));
+  append_one(request(kT0 + 1, "order-1"));        // a repeat
+  append_one(request(kT0 + 2, {}, kRegistered));  // to nobody
+  EXPECT_EQ(store_->events_emitted(), 2u);
+  ASSERT_EQ(store_->counters().size(), 1u);
+
+  store_->erase_endpoint(id);
+  EXPECT_TRUE(store_->counters().empty());
+  EXPECT_EQ(store_->counters_of(id).deliveries, 0u);
+}
+
+TEST_F(LmdbStore, SweepTakesAnEventsDeliveriesOutOfTheLog) {
+  const id128 id = put_endpoint().id;
+  const emit_request r = request(kT0);
+  append_one(r);
+  delivery d = store_->find_delivery(r.id, id).value();
+  d.status = delivery_status::succeeded;
+  d.completed_ms = kT0 + 1;
+  store_->record_outcome(d, attempt_at(1, 200, 5));
+
+  ASSERT_EQ(store_->sweep({kT0 + 10 * kHour, kHour, kHour}).events, 1u);
+  EXPECT_TRUE(store_->delivery_log(of_endpoint(id), 10, "").deliveries.empty());
+  EXPECT_TRUE(store_->delivery_log({}, 10, "").deliveries.empty());
+}
+
 // ---- the map and the files
 // -------------------------------------------------------------
 

@@ -171,6 +171,14 @@ class engine {
   std::size_t purge_dead_letters(const std::optional<id128>& endpoint,
                                  std::size_t limit);
 
+  // ---- the delivery log and statistics (see store)
+  delivery_log_page delivery_log(const delivery_filter& filter, std::size_t limit,
+                                 std::string_view after);
+  std::vector<attempt> recent_attempts(const id128& endpoint, std::size_t limit);
+  std::vector<std::pair<id128, endpoint_counters>> counters();
+  endpoint_counters counters_of(const id128& endpoint);
+  std::uint64_t events_emitted();
+
   // ---- failure notifications
   endpoint_health health_of(const id128& endpoint);
   // The endpoint's pending notice as JSON (docs/notifications.md); nullopt if none.

@@ -7,6 +7,7 @@
 // is lost.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -112,6 +113,46 @@ struct endpoint_health {
   std::int64_t failing_since_ms = 0;  // first failure since the last success; 0 if none
   std::int64_t last_success_ms = 0;
   std::int64_t last_failure_ms = 0;
+  // The last failed attempt: its HTTP status (0 when no response came), error class
+  // ("" for a response) and what went wrong, at last_failure_ms.
+  std::int32_t last_error_status = 0;
+  std::string last_error_class;
+  std::string last_error;
+};
+
+// Which deliveries a listing of the delivery log takes.
+struct delivery_filter {
+  std::optional<id128> endpoint;          // nullopt: every endpoint's
+  std::string event_type;                 // empty: any
+  std::optional<delivery_status> status;  // nullopt: any
+  std::int64_t since_ms = 0;              // events created at or after; 0: no bound
+  std::int64_t until_ms = 0;              // events created before; 0: no bound
+};
+
+// A page of the delivery log, newest event first.
+struct delivery_log_page {
+  std::vector<delivery> deliveries;
+  std::vector<std::string> event_types;  // of each delivery, in step with them
+  std::string next;  // continues the listing (opaque); empty at its end
+};
+
+// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the
+// rest. Durations of attempts that got an HTTP response.
+inline constexpr std::array<std::int64_t, 11> kLatencyBoundsMs = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
+// What has happened at an endpoint since it was created; counts only grow.
+struct endpoint_counters {
+  std::uint64_t deliveries = 0;  // created for it
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;  // retries ran out, no dead-letter queue
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t failed_attempts = 0;  // no 2xx answer
+  std::uint64_t retries = 0;          // attempts after a delivery's first
+  std::uint64_t latency_sum_ms = 0;
+  std::array<std::uint64_t, kLatencyBoundsMs.size() + 1> latency{};  // per bucket
 };
 
 // Changes an endpoint's pending notice (the failure notification not sent yet)
@@ -200,6 +241,22 @@ class store {
 
   // The health of an endpoint: every recorded attempt updates it.
   virtual endpoint_health health_of(const id128& endpoint) = 0;
+
+  // ---- the delivery log and counters
+  // Deliveries that pass the filter, newest event first. after: a page's next, or
+  // empty for the start. A page examines at most kMaxLogScan entries, so it may
+  // hold fewer than limit deliveries and still have a next.
+  static constexpr std::size_t kMaxLogScan = 10000;
+  virtual delivery_log_page delivery_log(const delivery_filter& filter,
+                                         std::size_t limit, std::string_view after) = 0;
+  // The newest attempts at an endpoint, up to limit, newest delivery first.
+  virtual std::vector<attempt> recent_attempts(const id128& endpoint,
+                                               std::size_t limit) = 0;
+  // Every endpoint's counters, by endpoint id; endpoints with none are absent.
+  virtual std::vector<std::pair<id128, endpoint_counters>> counters() = 0;
+  virtual endpoint_counters counters_of(const id128& endpoint) = 0;
+  // Events appended since the directory was made (repeated idempotency keys aside).
+  virtual std::uint64_t events_emitted() = 0;
 
   // ---- dead-letter queue: deliveries whose retries ran out at an endpoint that
   // keeps them. Listed oldest first within an endpoint; all endpoints in turn when

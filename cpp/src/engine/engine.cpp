@@ -645,6 +645,32 @@ std::size_t engine::purge_dead_letters(const std::optional<id128>& endpoint,
   return store_->purge_dead_letters(endpoint, limit);
 }
 
+delivery_log_page engine::delivery_log(const delivery_filter& filter, std::size_t limit,
+                                       std::string_view after) {
+  const auto open = open_lock();
+  return store_->delivery_log(filter, limit, after);
+}
+
+std::vector<attempt> engine::recent_attempts(const id128& endpoint, std::size_t limit) {
+  const auto open = open_lock();
+  return store_->recent_attempts(endpoint, limit);
+}
+
+std::vector<std::pair<id128, endpoint_counters>> engine::counters() {
+  const auto open = open_lock();
+  return store_->counters();
+}
+
+endpoint_counters engine::counters_of(const id128& endpoint) {
+  const auto open = open_lock();
+  return store_->counters_of(endpoint);
+}
+
+std::uint64_t engine::events_emitted() {
+  const auto open = open_lock();
+  return store_->events_emitted();
+}
+
 endpoint_health engine::health_of(const id128& endpoint) {
   const auto open = open_lock();
   return store_->health_of(endpoint);

@@ -1,5 +1,6 @@
 #include "storage/codec.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "protekt/error.hpp"
@@ -168,6 +169,51 @@ stored_event decode_event(std::string_view key, std::string_view value) {
   if (version >= 2) e.finished_ms = static_cast<std::int64_t>(v.u64());
   e.envelope = v.rest();
   return e;
+}
+
+std::string_view decode_event_type(std::string_view value) {
+  reader v(value);
+  v.u8();
+  return v.bytes(v.u8());
+}
+
+std::string log_key(const id128& endpoint, const id128& event) {
+  std::string key(endpoint.raw());
+  key += event.raw();
+  return key;
+}
+
+std::string id_floor(std::int64_t ms) {
+  std::string floor;
+  put_u64(floor, static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0)));
+  floor.erase(0, 2);  // ids hold 6 bytes of time
+  floor.append(10, '\0');
+  return floor;
+}
+
+std::string encode_counters(const endpoint_counters& c) {
+  std::string out;
+  out.push_back(1);  // record version
+  for (const std::uint64_t n :
+       {c.deliveries, c.succeeded, c.failed, c.dead_lettered, c.cancelled, c.attempts,
+        c.failed_attempts, c.retries, c.latency_sum_ms}) {
+    put_u64(out, n);
+  }
+  for (const std::uint64_t n : c.latency) put_u64(out, n);
+  return out;
+}
+
+endpoint_counters decode_counters(std::string_view value) {
+  reader r(value);
+  endpoint_counters c;
+  r.u8();
+  for (std::uint64_t* n :
+       {&c.deliveries, &c.succeeded, &c.failed, &c.dead_lettered, &c.cancelled,
+        &c.attempts, &c.failed_attempts, &c.retries, &c.latency_sum_ms}) {
+    *n = r.u64();
+  }
+  for (std::uint64_t& n : c.latency) n = r.u64();
+  return c;
 }
 
 }  // namespace protekt::storage

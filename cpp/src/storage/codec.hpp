@@ -81,5 +81,16 @@ bool is_finished(delivery_status status);
 // events: version, type, created time, pending count, finished time, envelope.
 std::string encode_event(const stored_event& e);
 stored_event decode_event(std::string_view key, std::string_view value);
+// Only the type of an event record, without copying its envelope.
+std::string_view decode_event_type(std::string_view value);
+
+// endpoint_log: endpoint id + event id
+std::string log_key(const id128& endpoint, const id128& event);
+// The smallest id made at ms: ids start with their creation time (protekt/ids.hpp).
+std::string id_floor(std::int64_t ms);
+
+// counters: see docs/storage.md
+std::string encode_counters(const endpoint_counters& c);
+endpoint_counters decode_counters(std::string_view value);
 
 }  // namespace protekt::storage

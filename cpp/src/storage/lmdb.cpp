@@ -251,6 +251,18 @@ std::optional<cursor::entry> cursor::next() {
   return get(MDB_NEXT);
 }
 
+std::optional<cursor::entry> cursor::last() {
+  return get(MDB_LAST);
+}
+
+std::optional<cursor::entry> cursor::prev() {
+  return get(MDB_PREV);
+}
+
+std::optional<cursor::entry> cursor::seek_before(std::string_view key) {
+  return seek(key) ? prev() : last();
+}
+
 void cursor::erase_current() {
   check(mdb_cursor_del(cursor_, 0), "delete a record");
 }

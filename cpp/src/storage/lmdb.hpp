@@ -121,6 +121,10 @@ class cursor {
   std::optional<entry> seek(std::string_view key);
   std::optional<entry> first();
   std::optional<entry> next();
+  std::optional<entry> last();
+  std::optional<entry> prev();
+  // The last entry with a key < key; nullopt before the start.
+  std::optional<entry> seek_before(std::string_view key);
   // Deletes the entry under the cursor (write transactions only).
   void erase_current();
 

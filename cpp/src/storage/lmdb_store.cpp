@@ -1,4 +1,6 @@
 // The store in one LMDB environment. Databases, keys and values: docs/storage.md.
+#include <algorithm>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -14,8 +16,15 @@ using storage::cursor;
 using storage::transaction;
 
 constexpr std::string_view kConfigVersionKey = "config_version";
+constexpr std::string_view kEventsEmittedKey = "events_emitted";
 constexpr std::string_view kFormatKey = "format";
 constexpr std::uint32_t kFormatVersion = 1;
+
+// Databases an environment may hold: those below and room for more.
+constexpr unsigned kMaxDatabases = 24;
+
+// Longest error text kept in an endpoint's health record.
+constexpr std::size_t kMaxHealthError = 512;
 
 bool has_prefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;
@@ -29,8 +38,9 @@ auto seek_from(cursor& c, std::string_view key) {
 class lmdb_store final : public store {
  public:
   explicit lmdb_store(const lmdb_store_options& options)
-      : shared_env_(storage::open_environment(
-            {options.directory, options.initial_map_size, options.max_map_size, 16})),
+      : shared_env_(
+            storage::open_environment({options.directory, options.initial_map_size,
+                                       options.max_map_size, kMaxDatabases})),
         env_(*shared_env_),
         idempotency_window_ms_(options.idempotency_window_ms) {
     env_.run_write([this](transaction& txn) {
@@ -47,6 +57,8 @@ class lmdb_store final : public store {
       dead_letters_ = env_.open_database(txn, "dead_letters");
       health_ = env_.open_database(txn, "health");
       notices_ = env_.open_database(txn, "notices");
+      endpoint_log_ = env_.open_database(txn, "endpoint_log");
+      counters_ = env_.open_database(txn, "counters");
       check_format(txn);
     });
   }
@@ -82,7 +94,10 @@ class lmdb_store final : public store {
     bool erased = false;
     env_.run_write([&](transaction& txn) {
       erased = txn.erase(endpoints_, id.raw());
-      if (erased) bump_config_version(txn);
+      if (erased) {
+        txn.erase(counters_, id.raw());
+        bump_config_version(txn);
+      }
     });
     return erased;
   }
@@ -95,9 +110,20 @@ class lmdb_store final : public store {
     env_.run_write([&](transaction& txn) {
       outcomes.clear();
       const auto active = active_endpoints(txn);
+      std::map<id128, std::uint64_t> created;  // deliveries per endpoint
       for (const emit_request& request : requests) {
-        outcomes.push_back(append_one(txn, request, planner, *active));
+        outcomes.push_back(append_one(txn, request, planner, *active, created));
       }
+
+      // Counted once per transaction, not once per event.
+      for (const auto& [endpoint, count] : created) {
+        change_counters(txn, endpoint,
+                        [count](endpoint_counters& c) { c.deliveries += count; });
+      }
+      const auto fresh =
+          std::count_if(outcomes.begin(), outcomes.end(),
+                        [](const emit_outcome& o) { return !o.duplicate; });
+      if (fresh > 0) add_to_meta(txn, kEventsEmittedKey, fresh);
     });
     return outcomes;
   }
@@ -267,6 +293,79 @@ class lmdb_store final : public store {
   endpoint_health health_of(const id128& endpoint) override {
     transaction txn(env_, false);
     return read_health(txn, endpoint);
+  }
+
+  // ---- the delivery log and counters ---------------------------------------------
+
+  delivery_log_page delivery_log(const delivery_filter& filter, std::size_t limit,
+                                 std::string_view after) override {
+    transaction txn(env_, false);
+    delivery_log_page page;
+
+    // Both indexes start with [endpoint id] + event id, and event ids start with
+    // their time, so a time range is a key range, read from its top down.
+    const std::string prefix =
+        filter.endpoint ? std::string(filter.endpoint->raw()) : "";
+    std::string top = prefix + std::string(33, '\xff');
+    if (filter.until_ms > 0)
+      top = std::min(top, prefix + storage::id_floor(filter.until_ms));
+    if (!after.empty()) top = std::min(top, std::string(after));
+    const std::string bottom = prefix + storage::id_floor(filter.since_ms);
+    cursor c(txn, filter.endpoint ? endpoint_log_ : deliveries_);
+    std::size_t scanned = 0;
+    std::string last;  // the key examined last: the next page starts below it
+    for (auto e = c.seek_before(top); e && e->key >= bottom; e = c.prev()) {
+      if (page.deliveries.size() == limit || scanned == kMaxLogScan) {
+        page.next = last;
+        break;
+      }
+      ++scanned;
+      last = e->key;
+      take_if_matching(txn, filter, *e, page);
+    }
+    return page;
+  }
+
+  std::vector<attempt> recent_attempts(const id128& endpoint,
+                                       std::size_t limit) override {
+    transaction txn(env_, false);
+    std::vector<attempt> result;
+    cursor log(txn, endpoint_log_);
+    const std::string top = std::string(endpoint.raw()) + std::string(16, '\xff');
+    for (auto e = log.seek_before(top);
+         e && has_prefix(e->key, endpoint.raw()) && result.size() < limit;
+         e = log.prev()) {
+      const std::string prefix =
+          storage::delivery_key(id128::from_raw(e->key.substr(16)), endpoint);
+      cursor c(txn, attempts_);
+      for (auto a = c.seek(prefix);
+           a && has_prefix(a->key, prefix) && result.size() < limit; a = c.next()) {
+        result.push_back(storage::decode_attempt(a->key, a->value));
+      }
+    }
+    return result;
+  }
+
+  std::vector<std::pair<id128, endpoint_counters>> counters() override {
+    transaction txn(env_, false);
+    std::vector<std::pair<id128, endpoint_counters>> result;
+    cursor c(txn, counters_);
+    for (auto e = c.first(); e; e = c.next()) {
+      result.emplace_back(id128::from_raw(e->key), storage::decode_counters(e->value));
+    }
+    return result;
+  }
+
+  endpoint_counters counters_of(const id128& endpoint) override {
+    transaction txn(env_, false);
+    const auto value = txn.get(counters_, endpoint.raw());
+    return value ? storage::decode_counters(*value) : endpoint_counters{};
+  }
+
+  std::uint64_t events_emitted() override {
+    transaction txn(env_, false);
+    const auto value = txn.get(meta_, kEventsEmittedKey);
+    return value ? storage::reader(*value).u64() : 0;
   }
 
   // ---- dead-letter queue ---------------------------------------------------------
@@ -457,7 +556,8 @@ class lmdb_store final : public store {
 
   emit_outcome append_one(transaction& txn, const emit_request& request,
                           const fanout_planner& planner,
-                          const std::vector<endpoint>& active) {
+                          const std::vector<endpoint>& active,
+                          std::map<id128, std::uint64_t>& created) {
     const bool keyed = !request.idempotency_key.empty();
     if (keyed) {
       if (auto earlier = repeated(txn, request)) return *earlier;
@@ -468,7 +568,11 @@ class lmdb_store final : public store {
       txn.put(bodies_, storage::body_key(request.id, static_cast<std::uint8_t>(i)),
               plan.bodies[i]);
     }
-    for (const delivery& d : plan.deliveries) put_delivery(txn, d);
+    for (const delivery& d : plan.deliveries) {
+      put_delivery(txn, d);
+      txn.put(endpoint_log_, storage::log_key(d.endpoint, d.event), {});
+      ++created[d.endpoint];
+    }
 
     const auto pending = static_cast<std::uint32_t>(plan.deliveries.size());
     const stored_event event{
@@ -520,14 +624,83 @@ class lmdb_store final : public store {
               storage::encode_attempt(*attempt));
       note_health(txn, next.endpoint, *attempt);
     }
+    const bool finishes =
+        storage::is_finished(next.status) && !storage::is_finished(current.status);
+    count_outcome(txn, next, attempt, finishes);
     if (next.status == delivery_status::dead_lettered &&
         current.status != delivery_status::dead_lettered) {
       txn.put(dead_letters_, storage::dead_letter_key(next), {});
     }
-    if (storage::is_finished(next.status) && !storage::is_finished(current.status)) {
-      count_down(txn, next.event, next.completed_ms);
-    }
+    if (finishes) count_down(txn, next.event, next.completed_ms);
     return true;
+  }
+
+  // Adds the delivery behind a log entry to the page when it passes the filter.
+  void take_if_matching(const transaction& txn, const delivery_filter& filter,
+                        const cursor::entry& entry, delivery_log_page& page) {
+    delivery d;
+    if (filter.endpoint) {
+      const std::string key = storage::delivery_key(
+          id128::from_raw(entry.key.substr(16)), *filter.endpoint);
+      const auto record = txn.get(deliveries_, key);
+      if (!record) return;
+      d = storage::decode_delivery(key, *record);
+    } else {
+      d = storage::decode_delivery(entry.key, entry.value);
+    }
+    if (filter.status && d.status != *filter.status) return;
+    const auto event = txn.get(events_, d.event.raw());
+    if (!event) return;
+    const std::string_view type = storage::decode_event_type(*event);
+    if (!filter.event_type.empty() && type != filter.event_type) return;
+    page.deliveries.push_back(d);
+    page.event_types.emplace_back(type);
+  }
+
+  void change_counters(transaction& txn, const id128& endpoint,
+                       const std::function<void(endpoint_counters&)>& change) {
+    const auto value = txn.get(counters_, endpoint.raw());
+    endpoint_counters c =
+        value ? storage::decode_counters(*value) : endpoint_counters{};
+    change(c);
+    txn.put(counters_, endpoint.raw(), storage::encode_counters(c));
+  }
+
+  // What an attempt and a delivery's end add to its endpoint's counters.
+  void count_outcome(transaction& txn, const delivery& d,
+                     const std::optional<attempt>& attempt, bool finishes) {
+    if (!attempt && !finishes) return;
+    change_counters(txn, d.endpoint, [&](endpoint_counters& c) {
+      if (attempt) count_attempt(c, *attempt);
+      if (!finishes) return;
+      switch (d.status) {
+        case delivery_status::succeeded: ++c.succeeded; break;
+        case delivery_status::failed: ++c.failed; break;
+        case delivery_status::dead_lettered: ++c.dead_lettered; break;
+        case delivery_status::cancelled: ++c.cancelled; break;
+        default: break;
+      }
+    });
+  }
+
+  static void count_attempt(endpoint_counters& c, const attempt& a) {
+    ++c.attempts;
+    if (a.number > 1) ++c.retries;
+    if (a.status < 200 || a.status >= 300) ++c.failed_attempts;
+    if (a.status == 0) return;  // no response: no latency
+    const auto ms = std::max<std::int64_t>(a.duration_ms, 0);
+    c.latency_sum_ms += static_cast<std::uint64_t>(ms);
+    const auto bucket =
+        std::lower_bound(kLatencyBoundsMs.begin(), kLatencyBoundsMs.end(), ms) -
+        kLatencyBoundsMs.begin();
+    ++c.latency[static_cast<std::size_t>(bucket)];
+  }
+
+  void add_to_meta(transaction& txn, std::string_view key, std::uint64_t n) {
+    const auto value = txn.get(meta_, key);
+    std::string next;
+    storage::put_u64(next, (value ? storage::reader(*value).u64() : 0) + n);
+    txn.put(meta_, key, next);
   }
 
   endpoint_health read_health(const transaction& txn, const id128& endpoint) {
@@ -537,6 +710,11 @@ class lmdb_store final : public store {
       health.failing_since_ms = static_cast<std::int64_t>(r.u64());
       health.last_success_ms = static_cast<std::int64_t>(r.u64());
       health.last_failure_ms = static_cast<std::int64_t>(r.u64());
+      if (!r.rest().empty()) {  // records written before errors were kept lack it
+        health.last_error_status = static_cast<std::int32_t>(r.u32());
+        health.last_error_class = r.bytes(r.u8());
+        health.last_error = r.bytes(r.u16());
+      }
     }
     return health;
   }
@@ -550,11 +728,19 @@ class lmdb_store final : public store {
     } else {
       if (health.failing_since_ms == 0) health.failing_since_ms = a.started_ms;
       health.last_failure_ms = a.started_ms;
+      health.last_error_status = a.status;
+      health.last_error_class = a.error_class.substr(0, 255);
+      health.last_error = a.error.substr(0, kMaxHealthError);
     }
     std::string value;
     storage::put_u64(value, static_cast<std::uint64_t>(health.failing_since_ms));
     storage::put_u64(value, static_cast<std::uint64_t>(health.last_success_ms));
     storage::put_u64(value, static_cast<std::uint64_t>(health.last_failure_ms));
+    storage::put_u32(value, static_cast<std::uint32_t>(health.last_error_status));
+    value.push_back(static_cast<char>(health.last_error_class.size()));
+    value += health.last_error_class;
+    storage::put_u16(value, static_cast<std::uint16_t>(health.last_error.size()));
+    value += health.last_error;
     txn.put(health_, endpoint.raw(), value);
   }
 
@@ -666,7 +852,7 @@ class lmdb_store final : public store {
           continue;
         }
       }
-      erase_dead_letters_of(txn, event);
+      erase_indexes_of(txn, event);
       txn.erase(events_, event);
       erase_prefix(txn, bodies_, event);
       erase_prefix(txn, deliveries_, event);
@@ -675,10 +861,12 @@ class lmdb_store final : public store {
     }
   }
 
-  void erase_dead_letters_of(transaction& txn, std::string_view event) {
+  // The entries of an event's deliveries in the endpoint log and dead-letter queue.
+  void erase_indexes_of(transaction& txn, std::string_view event) {
     cursor c(txn, deliveries_);
     for (auto e = c.seek(event); e && has_prefix(e->key, event); e = c.next()) {
       const delivery d = storage::decode_delivery(e->key, e->value);
+      txn.erase(endpoint_log_, storage::log_key(d.endpoint, d.event));
       if (d.status == delivery_status::dead_lettered) {
         txn.erase(dead_letters_, storage::dead_letter_key(d));
       }
@@ -718,7 +906,8 @@ class lmdb_store final : public store {
   const std::int64_t idempotency_window_ms_;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
-          attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0;
+          attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0,
+          endpoint_log_ = 0, counters_ = 0;
 
   std::mutex cache_mutex_;
   std::uint64_t cache_version_ = 0;  // guarded by cache_mutex_
