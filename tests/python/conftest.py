@@ -10,7 +10,7 @@ import json
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import trustme
@@ -18,6 +18,17 @@ import trustme
 import protekt
 
 EngineOpener = Callable[..., protekt.Engine]
+
+
+class Server(Protocol):
+    """A test server of `receivers.py` or `_dispatch_helpers.py`."""
+
+    def start(self) -> object: ...
+
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
 
 HeaderMaker = Callable[..., dict[str, str]]
 MappingMaker = Callable[[dict[str, str]], Mapping[str, str]]
@@ -202,6 +213,23 @@ def open_engine(directory: Path) -> Iterator[EngineOpener]:
 def engine(open_engine: EngineOpener) -> protekt.Engine:
     """An engine with every default."""
     return open_engine()
+
+
+@pytest.fixture
+def serve(open_engine: EngineOpener) -> Iterator[Callable[[S], S]]:
+    """Starts test servers and closes them at teardown, newest first. It stands after
+    `open_engine`, so the servers close before any engine does and no request is
+    left hanging while a dispatcher stops."""
+    started: list[Server] = []
+
+    def serve_(server: S) -> S:
+        server.start()
+        started.append(server)
+        return server
+
+    yield serve_
+    for server in reversed(started):
+        server.close()
 
 
 # ---- TLS -----------------------------------------------------------------------------

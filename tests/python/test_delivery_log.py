@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,21 +18,6 @@ from protekt import DeliveryStatus, Retry
 LOGIN = "user.login.succeeded"
 FAILED_LOGIN = "user.login.failed"
 LOOPBACK = ("127.0.0.0/8",)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., ScriptedReceiver]]:
-    started: list[ScriptedReceiver] = []
-
-    def serve_(**options: Any) -> ScriptedReceiver:
-        receiver = ScriptedReceiver(**options)
-        receiver.start()
-        started.append(receiver)
-        return receiver
-
-    yield serve_
-    for receiver in reversed(started):
-        receiver.close()
 
 
 @pytest.fixture
@@ -111,7 +96,7 @@ def test_pages_of_the_log_list_every_delivery_once(engine: protekt.Engine) -> No
 def test_the_log_filters_by_event_type_and_status(
     engine: protekt.Engine, serve: Callable[..., ScriptedReceiver]
 ) -> None:
-    receiver = serve(default=Answer(200))
+    receiver = serve(ScriptedReceiver(default=Answer(200)))
     endpoint = active(engine, receiver.url())
     login = engine.emit(LOGIN, user={"id": "u_1"})
     failed = engine.emit(FAILED_LOGIN, user={"id": "u_2"})
@@ -165,7 +150,7 @@ def test_the_log_refuses_bad_filters_naming_each(engine: protekt.Engine) -> None
 def test_swept_events_leave_the_log(
     engine: protekt.Engine, serve: Callable[..., ScriptedReceiver]
 ) -> None:
-    receiver = serve(default=Answer(200))
+    receiver = serve(ScriptedReceiver(default=Answer(200)))
     endpoint = active(engine, receiver.url())
     event = engine.emit(LOGIN, user={"id": "u_1"})
     dispatch(engine)
@@ -187,8 +172,8 @@ def test_swept_events_leave_the_log(
 def test_stats_count_successes_failures_retries_and_latency(
     engine: protekt.Engine, serve: Callable[..., ScriptedReceiver]
 ) -> None:
-    healthy = serve(default=Answer(200, delay=0.03))
-    broken = serve(default=Answer(500))
+    healthy = serve(ScriptedReceiver(default=Answer(200, delay=0.03)))
+    broken = serve(ScriptedReceiver(default=Answer(500)))
     good = active(engine, healthy.url())
     bad = active(
         engine,
@@ -245,7 +230,7 @@ def test_an_unreachable_endpoint_has_an_error_but_no_latency(
 def test_a_replayed_dead_letter_that_succeeds_counts_as_both(
     engine: protekt.Engine, serve: Callable[..., ScriptedReceiver]
 ) -> None:
-    receiver = serve(default=Answer(500))
+    receiver = serve(ScriptedReceiver(default=Answer(500)))
     endpoint = active(
         engine, receiver.url(), retry=Retry(max_attempts=0), dead_letter_queue=True
     )
@@ -273,7 +258,7 @@ def test_stats_of_an_unknown_endpoint_are_not_found(engine: protekt.Engine) -> N
 def test_metrics_count_events_queue_dead_letters_and_each_endpoint(
     engine: protekt.Engine, serve: Callable[..., ScriptedReceiver]
 ) -> None:
-    receiver = serve(default=Answer(500))
+    receiver = serve(ScriptedReceiver(default=Answer(500)))
     endpoint = active(
         engine, receiver.url(), retry=Retry(max_attempts=0), dead_letter_queue=True
     )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -42,7 +42,6 @@ LOGIN = "user.login.succeeded"
 LOOPBACK = ("127.0.0.0/8",)
 SIGNATURE = "webhook-signature"
 
-Served = TypeVar("Served", ScriptedReceiver, SilentReceiver, HangingUpReceiver)
 Subscriber = Callable[..., protekt.Endpoint]
 
 
@@ -53,22 +52,6 @@ Subscriber = Callable[..., protekt.Endpoint]
 def engine(open_engine: Callable[..., protekt.Engine]) -> protekt.Engine:
     """An engine that may deliver over plain HTTP; closed at teardown."""
     return open_engine(allow_http=True)
-
-
-@pytest.fixture
-def serve(open_engine: Callable[..., protekt.Engine]) -> Iterator[Callable[..., Any]]:
-    """Starts receivers and closes them at teardown, before any engine closes, so no
-    request is left hanging while a dispatcher stops."""
-    started: list[ScriptedReceiver | SilentReceiver | HangingUpReceiver] = []
-
-    def serve_(receiver: Served) -> Served:
-        started.append(receiver)
-        receiver.start()
-        return receiver
-
-    yield serve_
-    for receiver in reversed(started):
-        receiver.close()
 
 
 @pytest.fixture

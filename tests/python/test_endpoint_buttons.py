@@ -13,7 +13,7 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +33,6 @@ LOOPBACK = ("127.0.0.0/8",)
 def engine(open_engine: Callable[..., protekt.Engine], ca_file: Path) -> protekt.Engine:
     """An engine that reaches loopback, trusts the test authority, and allows http."""
     return open_engine(allow_http=True, allowed_networks=LOOPBACK, ca_file=ca_file)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[ScriptedReceiver], ScriptedReceiver]]:
-    started: list[ScriptedReceiver] = []
-
-    def serve_(receiver: ScriptedReceiver) -> ScriptedReceiver:
-        started.append(receiver)
-        receiver.start()
-        return receiver
-
-    yield serve_
-    for receiver in reversed(started):
-        receiver.close()
 
 
 @pytest.fixture

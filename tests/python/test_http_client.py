@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 import ssl
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 import pytest
 
@@ -24,7 +24,6 @@ from receivers import (
     EndlessBodyReceiver,
     GarbageReceiver,
     HangingUpReceiver,
-    RawReceiver,
     Receiver,
     Reply,
     SilentReceiver,
@@ -34,8 +33,6 @@ trustme = pytest.importorskip("trustme")
 
 LOOPBACK = ("127.0.0.0/8",)
 BODY = b'{"type":"user.created","data":{"id":"u_1"}}'
-
-R = TypeVar("R", Receiver, RawReceiver)
 
 
 class Response(NamedTuple):
@@ -97,21 +94,6 @@ needs_ipv6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopbac
 
 
 # ---- fixtures ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[R], R]]:
-    """Starts receivers; every one is stopped at teardown."""
-    started: list[Receiver | RawReceiver] = []
-
-    def serve_(receiver: R) -> R:
-        receiver.start()
-        started.append(receiver)
-        return receiver
-
-    yield serve_
-    for receiver in started:
-        receiver.close()
 
 
 @pytest.fixture

@@ -112,21 +112,6 @@ def inbox(tls_for: Callable[..., ssl.SSLContext]) -> Iterator[tuple[Inbox, int]]
 # ---- engines and receivers -----------------------------------------------------------
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., ScriptedReceiver]]:
-    started: list[ScriptedReceiver] = []
-
-    def serve_(**options: Any) -> ScriptedReceiver:
-        receiver = ScriptedReceiver(**options)
-        receiver.start()
-        started.append(receiver)
-        return receiver
-
-    yield serve_
-    for receiver in reversed(started):
-        receiver.close()
-
-
 def dispatching(open_engine: Callable[..., protekt.Engine], **options: Any) -> Any:
     engine = open_engine(allow_http=True, allowed_networks=LOOPBACK, **options)
     assert engine.start_dispatcher(stop_grace=1)
@@ -161,8 +146,8 @@ def test_a_failed_delivery_is_reported_to_the_alternate_url_signed(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine)
-    broken = serve(default=Answer(500, body=b"database down"))
-    alerts = serve()
+    broken = serve(ScriptedReceiver(default=Answer(500, body=b"database down")))
+    alerts = serve(ScriptedReceiver())
     endpoint = failing_endpoint(engine, broken.url(), alerts.url("/alerts"))
 
     event = engine.emit(LOGIN, user={"id": "u_1"})
@@ -201,8 +186,8 @@ def test_failures_within_the_interval_go_out_together_in_the_next_notification(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine, notification_interval=1.5)
-    broken = serve(default=Answer(503))
-    alerts = serve()
+    broken = serve(ScriptedReceiver(default=Answer(503)))
+    alerts = serve(ScriptedReceiver())
     endpoint = failing_endpoint(engine, broken.url(), alerts.url())
 
     first = engine.emit(LOGIN, user={"id": "u_1"})
@@ -231,8 +216,8 @@ def test_a_notification_url_that_fails_is_tried_again_later(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine)
-    broken = serve(default=Answer(500))
-    alerts = serve(default=Answer(502))
+    broken = serve(ScriptedReceiver(default=Answer(500)))
+    alerts = serve(ScriptedReceiver(default=Answer(502)))
     endpoint = failing_endpoint(engine, broken.url(), alerts.url())
 
     event = engine.emit(LOGIN, user={"id": "u_1"})
@@ -255,8 +240,8 @@ def test_a_410_disables_the_endpoint_and_says_so(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine)
-    gone = serve(default=Answer(410))
-    alerts = serve()
+    gone = serve(ScriptedReceiver(default=Answer(410)))
+    alerts = serve(ScriptedReceiver())
     endpoint = failing_endpoint(engine, gone.url(), alerts.url())
 
     engine.emit(LOGIN, user={"id": "u_1"})
@@ -277,8 +262,8 @@ def test_an_endpoint_failing_for_the_whole_period_is_disabled_and_notified(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine, disable_failing_after=1.5)
-    broken = serve(default=Answer(500))
-    alerts = serve()
+    broken = serve(ScriptedReceiver(default=Answer(500)))
+    alerts = serve(ScriptedReceiver())
     endpoint = failing_endpoint(
         engine, broken.url(), alerts.url(), retry=Retry(max_attempts=10, interval=1)
     )
@@ -310,7 +295,7 @@ def test_a_success_ends_the_failing_period(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine)
-    receiver = serve(script=[Answer(500)], default=Answer(200))
+    receiver = serve(ScriptedReceiver(script=[Answer(500)], default=Answer(200)))
     created = engine.endpoints.create(
         url=receiver.url(), events=[LOGIN], retry=Retry(max_attempts=2, interval=1)
     )
@@ -351,7 +336,7 @@ def test_a_failure_is_emailed_through_the_relay_over_starttls_with_auth(
         timeout=10,
     )
     engine = dispatching(open_engine, smtp=relay)
-    broken = serve(default=Answer(500))
+    broken = serve(ScriptedReceiver(default=Answer(500)))
     endpoint = failing_endpoint(engine, broken.url(), "ops@example.com")
 
     event = engine.emit(LOGIN, user={"id": "u_1"})
@@ -384,7 +369,7 @@ def test_a_relay_refusing_the_login_leaves_the_notice_with_its_error(
         "127.0.0.1", port, username=SMTP_USER, password="wrong", ca_file=str(ca_file)
     )
     engine = dispatching(open_engine, smtp=relay)
-    broken = serve(default=Answer(500))
+    broken = serve(ScriptedReceiver(default=Answer(500)))
     endpoint = failing_endpoint(engine, broken.url(), "ops@example.com")
 
     engine.emit(LOGIN, user={"id": "u_1"})
@@ -402,7 +387,7 @@ def test_without_a_relay_an_email_notice_says_what_is_missing(
     serve: Callable[..., ScriptedReceiver],
 ) -> None:
     engine = dispatching(open_engine)
-    broken = serve(default=Answer(500))
+    broken = serve(ScriptedReceiver(default=Answer(500)))
     endpoint = failing_endpoint(engine, broken.url(), "ops@example.com")
 
     engine.emit(LOGIN, user={"id": "u_1"})
