@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "dispatch/outcome_writer.hpp"
 #include "protekt/endpoint.hpp"
 #include "temp_directory.hpp"
 
@@ -208,6 +211,78 @@ TEST_F(DeliveryQueue, KeepsLeasesAndOutcomesAcrossAReopen) {
             delivery_status::in_flight);
   EXPECT_EQ(store_->attempts_of(event, taken[0].endpoint).size(), 1u);
   EXPECT_EQ(store_->lease(kT0 + kLease, kLease, 10).size(), 1u);
+}
+
+TEST_F(DeliveryQueue, StoresABatchOfOutcomesAsEachWouldBeStoredAlone) {
+  const id128 event = emit(kT0);
+  const auto taken = store_->lease(kT0, kLease, 10);
+  ASSERT_EQ(taken.size(), 2u);
+  delivery ghost = taken[0];
+  ghost.event = ids_.next(kT0);
+
+  int notice_changes = 0;
+  const std::vector<outcome_record> batch = {
+      {finished(taken[0], delivery_status::succeeded, kT0 + 5), attempt_at(1, 200), {}},
+      {finished(taken[1], delivery_status::failed, kT0 + 6), attempt_at(1, 500),
+       [&](const std::optional<std::string>&) {
+         ++notice_changes;
+         return std::optional<std::string>("{\"failures\":1}");
+       }},
+      {finished(ghost, delivery_status::succeeded, kT0 + 7), attempt_at(1, 200), {}},
+  };
+
+  EXPECT_EQ(store_->record_outcomes(batch), (std::vector<bool>{true, true, false}));
+
+  EXPECT_EQ(store_->find_delivery(event, taken[0].endpoint)->status,
+            delivery_status::succeeded);
+  EXPECT_EQ(store_->find_delivery(event, taken[1].endpoint)->status,
+            delivery_status::failed);
+  EXPECT_EQ(store_->find_event(event)->pending, 0u);
+  EXPECT_EQ(store_->attempts_of(event, taken[1].endpoint).at(0).status, 500);
+  EXPECT_EQ(notice_changes, 1);
+  const auto notices = store_->notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].first, taken[1].endpoint);
+  EXPECT_TRUE(store_->attempts_of(ghost.event, ghost.endpoint).empty());
+}
+
+TEST_F(DeliveryQueue, TheOutcomeWriterStoresEverythingPushedBeforeItsFlush) {
+  emit(kT0);
+  emit(kT0);
+  const auto taken = store_->lease(kT0, kLease, 10);
+  ASSERT_EQ(taken.size(), 4u);
+
+  std::vector<bool> reported;
+  std::mutex reported_mutex;
+  {
+    dispatch::outcome_writer writer(*store_);
+    for (const delivery& d : taken) {
+      writer.push(
+          {finished(d, delivery_status::succeeded, kT0 + 9), attempt_at(1, 200), {}},
+          [&](bool stored) {
+            std::lock_guard lock(reported_mutex);
+            reported.push_back(stored);
+          });
+    }
+    writer.flush();
+    EXPECT_EQ(reported, std::vector<bool>(4, true));
+
+    // After a flush it still stores, on the caller's thread.
+    delivery late = taken[0];
+    late.event = ids_.next(kT0);
+    writer.push({late, std::nullopt, {}}, [&](bool stored) {
+      std::lock_guard lock(reported_mutex);
+      reported.push_back(stored);
+    });
+    EXPECT_EQ(reported.size(), 5u);
+    EXPECT_FALSE(reported.back());
+  }
+
+  EXPECT_EQ(store_->pending_count(), 0u);
+  for (const delivery& d : taken) {
+    EXPECT_EQ(store_->find_delivery(d.event, d.endpoint)->status,
+              delivery_status::succeeded);
+  }
 }
 
 }  // namespace

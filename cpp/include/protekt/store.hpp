@@ -161,6 +161,15 @@ struct endpoint_counters {
 using notice_change =
     std::function<std::optional<std::string>(const std::optional<std::string>&)>;
 
+// One attempt's outcome, for store::record_outcomes.
+struct outcome_record {
+  delivery updated;
+  std::optional<attempt> tried;  // none for a delivery cancelled without a request
+  // For an attempt that failed for good: the change to its endpoint's notice, so that
+  // no failure goes unreported. Empty: the notice is left alone.
+  notice_change notice;
+};
+
 struct sweep_rules {
   std::int64_t now_ms = 0;
   std::int64_t retention_ms = 0;     // finished events older than this go
@@ -229,10 +238,11 @@ class store {
   // were held while it was paused). Reads the whole due index: for rare operations.
   virtual std::size_t reschedule(const id128& endpoint, std::int64_t due_ms) = 0;
 
-  // The same, for an attempt that failed for good, with a change to the endpoint's
-  // notice in the same transaction, so that no failure goes unreported.
-  virtual bool record_failure(const delivery& updated, const attempt& attempt,
-                              const notice_change& notice) = 0;
+  // Stores many outcomes, each as record_outcome would and with its notice change, in
+  // one transaction: a busy dispatcher pays one sync to disk for all of them. Says
+  // for each whether its delivery still existed.
+  virtual std::vector<bool> record_outcomes(
+      std::span<const outcome_record> outcomes) = 0;
 
   virtual std::optional<delivery> find_delivery(const id128& event,
                                                 const id128& endpoint) = 0;

@@ -83,7 +83,8 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
           std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
               io_.get_executor())),
       client_(client_settings(options_)),
-      notifier_(s, options_.notifications, client_settings(options_)) {
+      notifier_(s, options_.notifications, client_settings(options_)),
+      outcomes_(s) {
   std::size_t threads = options_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) {
@@ -130,6 +131,7 @@ void dispatcher::stop() {
   io_.stop();
   for (std::thread& t : io_threads_) t.join();
   io_threads_.clear();
+  outcomes_.flush();
 
   // Requests cut short: their deliveries are due again now, for whoever dispatches.
   for (const auto& [key, d] : active_) release(d, now_ms());
@@ -273,9 +275,10 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
   try {
     const auto body = store_.body_of(d.event, d.shape);
     if (!body) {
-      d.status = delivery_status::cancelled;
-      d.completed_ms = started;
-      store_.record_outcome(d, std::nullopt);
+      delivery cancelled = d;
+      cancelled.status = delivery_status::cancelled;
+      cancelled.completed_ms = started;
+      outcomes_.push({cancelled, std::nullopt, {}});
       finished(d);
       co_return;
     }
@@ -299,26 +302,38 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
   const delivery next = decide(d, *config, response, now_ms());
   const bool gone = response.answered() && response.status == 410;
   try {
-    record(next, a, *config, gone);
-    if (gone && disable_) {
-      disable_(d.endpoint);
-    } else if (next.status != delivery_status::succeeded) {
-      check_failing(*config, now_ms());
-    }
+    record(next, std::move(a), std::move(config), gone);
   } catch (const error&) {
     // Not stored: the lease runs out and the delivery is made again (at least once).
   }
   finished(d);
 }
 
-void dispatcher::record(const delivery& next, const attempt& a, const endpoint& config,
-                        bool gone) {
-  const bool final_failure = next.status == delivery_status::failed ||
-                             next.status == delivery_status::dead_lettered;
-  if (!final_failure || config.notification.kind == notification_kind::none) {
-    store_.record_outcome(next, a);
-    return;
-  }
+void dispatcher::record(const delivery& next, attempt a,
+                        std::shared_ptr<const endpoint> config, bool gone) {
+  const bool notify = (next.status == delivery_status::failed ||
+                       next.status == delivery_status::dead_lettered) &&
+                      config->notification.kind != notification_kind::none;
+  notice_change notice;
+  if (notify) notice = failure_notice(next, a, gone);
+
+  // What follows the outcome reads what it stored, so it runs once that is committed.
+  const bool succeeded = next.status == delivery_status::succeeded;
+  outcomes_.push(
+      {next, std::move(a), std::move(notice)},
+      [this, config = std::move(config), gone, succeeded, notify](bool stored) {
+        if (!stored) return;
+        if (notify) notifier_.wake();
+        if (gone && disable_) {
+          disable_(config->id);
+        } else if (!succeeded) {
+          check_failing(*config, now_ms());
+        }
+      });
+}
+
+notice_change dispatcher::failure_notice(const delivery& next, const attempt& a,
+                                         bool gone) {
   failure_report report;
   report.event = next.event;
   if (const auto event = store_.find_event(next.event)) report.event_type = event->type;
@@ -328,15 +343,12 @@ void dispatcher::record(const delivery& next, const attempt& a, const endpoint& 
   report.error = a.error;
   report.dead_lettered = next.status == delivery_status::dead_lettered;
   report.at_ms = next.completed_ms;
-  store_.record_failure(next, a, [&](const std::optional<std::string>& notice) {
-    std::string changed =
-        add_failure(notice, report, next.completed_ms, options_.notifications);
-    if (gone) {
-      changed = add_disabled(changed, "it answered 410 Gone", next.completed_ms);
-    }
+  return [report, gone, at = next.completed_ms,
+          settings = options_.notifications](const std::optional<std::string>& notice) {
+    std::string changed = add_failure(notice, report, at, settings);
+    if (gone) changed = add_disabled(changed, "it answered 410 Gone", at);
     return std::optional<std::string>(std::move(changed));
-  });
-  notifier_.wake();
+  };
 }
 
 void dispatcher::check_failing(const endpoint& config, std::int64_t now) {

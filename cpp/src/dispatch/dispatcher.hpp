@@ -18,6 +18,7 @@
 
 #include "dispatch/http_client.hpp"
 #include "dispatch/notifier.hpp"
+#include "dispatch/outcome_writer.hpp"
 #include "protekt/dispatcher.hpp"
 #include "protekt/store.hpp"
 
@@ -72,10 +73,12 @@ class dispatcher {
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
   void release(const delivery& d, std::int64_t due_ms);
-  // Stores the outcome of an attempt; a delivery that failed for good goes into its
-  // endpoint's notice in the same transaction.
-  void record(const delivery& next, const attempt& a, const endpoint& config,
+  // Queues the outcome of an attempt for the outcome writer; a delivery that failed
+  // for good goes into its endpoint's notice in the same transaction.
+  void record(const delivery& next, attempt a, std::shared_ptr<const endpoint> config,
               bool gone);
+  // The change to an endpoint's notice that reports a delivery failed for good.
+  notice_change failure_notice(const delivery& next, const attempt& a, bool gone);
   // Disables an endpoint whose attempts have all failed for disable_after.
   void check_failing(const endpoint& config, std::int64_t now_ms);
 
@@ -91,6 +94,9 @@ class dispatcher {
       work_;
   http_client client_;
   notifier notifier_;
+  // Declared after what its callbacks use (notifier_), so it is flushed before those
+  // are destroyed.
+  outcome_writer outcomes_;
   std::vector<std::thread> io_threads_;
   std::thread scheduler_;
 

@@ -232,12 +232,14 @@ class lmdb_store final : public store {
     return found;
   }
 
-  bool record_failure(const delivery& updated, const attempt& attempt,
-                      const notice_change& notice) override {
-    bool found = false;
+  std::vector<bool> record_outcomes(std::span<const outcome_record> outcomes) override {
+    std::vector<bool> found(outcomes.size());
     env_.run_write([&](transaction& txn) {
-      found = store_outcome(txn, updated, attempt);
-      if (found) change_notice(txn, updated.endpoint, notice);
+      for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const outcome_record& o = outcomes[i];
+        found[i] = store_outcome(txn, o.updated, o.tried);
+        if (found[i] && o.notice) change_notice(txn, o.updated.endpoint, o.notice);
+      }
     });
     return found;
   }

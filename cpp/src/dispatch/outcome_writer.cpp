@@ -1,0 +1,83 @@
+#include "dispatch/outcome_writer.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "protekt/error.hpp"
+
+namespace protekt::dispatch {
+
+outcome_writer::outcome_writer(store& s) : store_(s) {
+  thread_ = std::thread([this] { run(); });
+}
+
+outcome_writer::~outcome_writer() {
+  flush();
+}
+
+void outcome_writer::push(outcome_record record, then_fn then) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queue_.push_back({std::move(record), std::move(then)});
+      queued_.notify_one();
+      return;
+    }
+  }
+  // Stopped: nobody else will store it.
+  std::vector<item> alone;
+  alone.push_back({std::move(record), std::move(then)});
+  store_batch(alone);
+}
+
+void outcome_writer::flush() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void outcome_writer::run() {
+  std::vector<item> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing is left
+
+      const std::size_t n = std::min(queue_.size(), kMaxBatch);
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + n));
+      queue_.erase(queue_.begin(), queue_.begin() + n);
+    }
+    store_batch(batch);
+    batch.clear();
+  }
+}
+
+void outcome_writer::store_batch(std::vector<item>& batch) {
+  std::vector<outcome_record> records;
+  records.reserve(batch.size());
+  for (item& i : batch) records.push_back(std::move(i.record));
+
+  std::vector<bool> stored(batch.size(), false);
+  try {
+    stored = store_.record_outcomes(records);
+  } catch (const error&) {
+    // Not stored (disk, permissions): the leases run out and the deliveries are made
+    // again, so nothing is lost.
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].then) continue;
+    try {
+      batch[i].then(stored[i]);
+    } catch (const error&) {
+      // What follows an outcome (disabling an endpoint, a failing-period check) is
+      // tried again with the endpoint's next outcome.
+    }
+  }
+}
+
+}  // namespace protekt::dispatch
