@@ -19,6 +19,7 @@ void register_signing(py::module_& m);
 void register_json(py::module_& m);
 void register_engine(py::module_& m);
 void register_dispatch(py::module_& m);
+void register_logging(py::module_& m);
 
 // The keyword arguments of emit() as event data. THROWS validation_error naming the
 // value that is not JSON ("data.user.created").

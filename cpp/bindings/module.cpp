@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   protekt::python::register_json(m);
   protekt::python::register_engine(m);
   protekt::python::register_dispatch(m);
+  protekt::python::register_logging(m);
 }

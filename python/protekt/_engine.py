@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Final
 
-from protekt import _core, _stats
+from protekt import _core, _logging, _stats
 from protekt._config import (
     Payload,
     Retry,
@@ -529,6 +529,7 @@ class Engine:
                 raise ValidationError(f"{name} cannot be negative", field=name)
         self._path = os.fspath(path)
         self._lock = threading.Lock()
+        _logging.start()
         self._native: _core.Engine | None = _core.Engine(
             self._path,
             bool(allow_http),

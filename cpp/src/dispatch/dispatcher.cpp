@@ -6,6 +6,7 @@
 
 #include "common/json_text.hpp"
 #include "protekt/error.hpp"
+#include "protekt/log.hpp"
 #include "protekt/retry.hpp"
 #include "protekt/signing.hpp"
 
@@ -23,6 +24,48 @@ constexpr std::int64_t kDeferMs = 1000;
 
 std::int64_t now_ms() {
   return unix_now_ms();
+}
+
+// What an attempt came to, for the log: "HTTP 500" or the error class and text.
+std::string attempt_summary(const attempt& a) {
+  if (a.error_class.empty()) return "HTTP " + std::to_string(a.status);
+  return a.error_class + ": " + a.error;
+}
+
+// One log line per outcome: a delivery at debug, a retry at info, a delivery that
+// failed for good at warning. Ids only; never a body or a header.
+void log_outcome(const delivery& next, const attempt& a) {
+  const auto names = [&] {
+    return next.event.to_string(kEventPrefix) + " to " +
+           next.endpoint.to_string(kEndpointPrefix);
+  };
+  switch (next.status) {
+    case delivery_status::succeeded:
+      log(log_level::debug, [&] {
+        return "delivered " + names() + " (" + attempt_summary(a) + ", " +
+               std::to_string(a.duration_ms) + " ms, attempt " +
+               std::to_string(a.number) + ")";
+      });
+      break;
+    case delivery_status::pending:
+      log(log_level::info, [&] {
+        return "attempt " + std::to_string(a.number) + " of " + names() + " failed (" +
+               attempt_summary(a) + "); next attempt in " +
+               std::to_string((next.due_ms - a.started_ms) / 1000) + " s";
+      });
+      break;
+    case delivery_status::failed:
+    case delivery_status::dead_lettered:
+      log(log_level::warning, [&] {
+        return "delivery of " + names() + " failed for good after " +
+               std::to_string(next.attempts) + " attempts (" + attempt_summary(a) +
+               (next.status == delivery_status::dead_lettered
+                    ? "); moved to the dead-letter queue"
+                    : "); marked failed");
+      });
+      break;
+    default: break;
+  }
 }
 
 // The headers that authenticate a delivery: Standard Webhooks signatures by every
@@ -91,6 +134,11 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
     io_threads_.emplace_back([this] { io_.run(); });
   }
   scheduler_ = std::thread([this] { run_scheduler(); });
+  log(log_level::info, [&] {
+    return "dispatcher started: " + std::to_string(threads) + " I/O threads, " +
+           std::to_string(options_.endpoint_concurrency) +
+           " requests in flight per endpoint at most";
+  });
 }
 
 dispatcher::~dispatcher() {
@@ -135,6 +183,10 @@ void dispatcher::stop() {
 
   // Requests cut short: their deliveries are due again now, for whoever dispatches.
   for (const auto& [key, d] : active_) release(d, now_ms());
+  log(log_level::info, [&] {
+    return "dispatcher stopped; " + std::to_string(waiting.size() + active_.size()) +
+           " deliveries released for a later dispatcher";
+  });
   active_.clear();
 }
 
@@ -158,8 +210,10 @@ void dispatcher::run_scheduler() {
           ++leased;
         }
       }
-    } catch (const error&) {
+    } catch (const error& e) {
       // The store failed (disk, permissions); try again after a pause.
+      log(log_level::error,
+          [&] { return std::string("could not take due deliveries: ") + e.what(); });
     }
 
     // Sleep until the next due time, a wake-up, a free slot, or idle_wait.
@@ -319,12 +373,17 @@ void dispatcher::record(const delivery& next, attempt a,
 
   // What follows the outcome reads what it stored, so it runs once that is committed.
   const bool succeeded = next.status == delivery_status::succeeded;
+  log_outcome(next, a);
   outcomes_.push(
       {next, std::move(a), std::move(notice)},
       [this, config = std::move(config), gone, succeeded, notify](bool stored) {
         if (!stored) return;
         if (notify) notifier_.wake();
         if (gone && disable_) {
+          log(log_level::warning, [&] {
+            return "endpoint " + config->id.to_string(kEndpointPrefix) +
+                   " answered 410 Gone and is disabled";
+          });
           disable_(config->id);
         } else if (!succeeded) {
           check_failing(*config, now_ms());
@@ -362,6 +421,11 @@ void dispatcher::check_failing(const endpoint& config, std::int64_t now) {
   // Another request may have disabled it already.
   const std::optional<endpoint> stored = store_.find_endpoint(config.id);
   if (!stored || stored->status != endpoint_status::active) return;
+  log(log_level::warning, [&] {
+    return "endpoint " + config.id.to_string(kEndpointPrefix) +
+           " failed every attempt since " + detail::rfc3339_ms(since) +
+           " and is disabled";
+  });
   if (disable_) disable_(config.id);
   if (config.notification.kind == notification_kind::none) return;
   const std::string reason = "every attempt failed since " + detail::rfc3339_ms(since);

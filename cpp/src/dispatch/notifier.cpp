@@ -7,6 +7,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/smtp.hpp"
 #include "protekt/error.hpp"
+#include "protekt/log.hpp"
 
 namespace protekt::dispatch {
 namespace {
@@ -303,6 +304,11 @@ void notifier::send(const id128& endpoint_id, const std::string& text,
     }
   }
 
+  log(problem.empty() ? log_level::info : log_level::warning, [&] {
+    const std::string about = "the failure notification of endpoint " +
+                              endpoint_id.to_string(kEndpointPrefix);
+    return problem.empty() ? about + " was sent" : about + " failed: " + problem;
+  });
   store_.change_notice(endpoint_id, [&](const std::optional<std::string>& stored) {
     json n = parse_notice(stored);
     const std::int64_t now = unix_now_ms();

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "protekt/error.hpp"
+#include "protekt/log.hpp"
 
 namespace protekt::dispatch {
 
@@ -65,9 +66,13 @@ void outcome_writer::store_batch(std::vector<item>& batch) {
   std::vector<bool> stored(batch.size(), false);
   try {
     stored = store_.record_outcomes(records);
-  } catch (const error&) {
+  } catch (const error& e) {
     // Not stored (disk, permissions): the leases run out and the deliveries are made
     // again, so nothing is lost.
+    log(log_level::error, [&] {
+      return "could not store the outcomes of " + std::to_string(batch.size()) +
+             " attempts (" + e.what() + "); they are sent again when their leases end";
+    });
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!batch[i].then) continue;

@@ -14,6 +14,7 @@
 #include "engine/shaping.hpp"
 #include "protekt/error.hpp"
 #include "protekt/keys.hpp"
+#include "protekt/log.hpp"
 
 namespace protekt {
 namespace {
@@ -104,6 +105,8 @@ engine::engine(engine_options options) : options_(std::move(options)) {
       open_lmdb_store({options_.directory, options_.initial_map_size,
                        options_.max_map_size, options_.idempotency_window.count()});
   writer_ = std::thread([this] { run_writer(); });
+  log(log_level::info,
+      [&] { return "opened the data directory " + options_.directory; });
 }
 
 engine::~engine() {
@@ -124,7 +127,10 @@ void engine::close() {
   }
   unlock_dispatcher();
   std::unique_lock lock(lifecycle_);
+  if (!store_) return;
   store_.reset();
+  log(log_level::info,
+      [&] { return "closed the data directory " + options_.directory; });
 }
 
 std::shared_lock<std::shared_mutex> engine::open_lock() const {
@@ -539,6 +545,10 @@ endpoint engine::verify_endpoint(const id128& id) {
 
   verification_result result;
   result.at_ms = now;
+  log(log_level::info, [&] {
+    return "Verify endpoint " + id.to_string(kEndpointPrefix) + ": " +
+           (answer.answered() ? "HTTP " + std::to_string(answer.status) : answer.error);
+  });
   result.status = answer.status;
   result.duration_ms = static_cast<std::int32_t>(answer.duration.count());
   if (!answer.answered()) {
