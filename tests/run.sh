@@ -3,7 +3,7 @@
 # (ctest), lint and type checks, and the Python suite (pytest). Installs what it needs.
 source "$(dirname "${BASH_SOURCE[0]}")/../.ci/setup.sh"
 
-protekt_setup clang-format
+protekt_setup clang-format chromium
 install_protekt dev
 cd "$ROOT"
 
