@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final, Literal
@@ -46,15 +47,29 @@ PayloadFormat = Literal["json", "form"]
 Backoff = Literal["fixed", "exponential"]
 
 
+# The longest duration any setting takes: a hundred years, far inside what the core's
+# 64-bit milliseconds hold.
+MAX_SECONDS: Final = 100 * 365 * 24 * 3600
+
+
 def _seconds(value: float | timedelta, name: str) -> float:
     if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise ValidationError(
-        f"{name} must be seconds (a number) or a timedelta, not {type(value).__name__}",
-        field=name,
-    )
+        result = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        result = float(value)
+    else:
+        raise ValidationError(
+            f"{name} must be seconds (a number) or a timedelta, "
+            f"not {type(value).__name__}",
+            field=name,
+        )
+    if not math.isfinite(result):
+        raise ValidationError(f"{name} must be a finite number of seconds", field=name)
+    if abs(result) > MAX_SECONDS:
+        raise ValidationError(
+            f"{name} must be at most {MAX_SECONDS} seconds (100 years)", field=name
+        )
+    return result
 
 
 @dataclass(frozen=True, repr=False)

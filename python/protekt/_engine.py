@@ -809,6 +809,14 @@ def _text(name: str) -> Callable[[object], str]:
     def convert(value: object) -> str:
         if not isinstance(value, str):
             raise ValidationError(f"{name} must be a str", field=name)
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError(
+                    f"{name} must be valid Unicode text (it holds a lone surrogate)",
+                    field=name,
+                ) from None
         return value
 
     return convert

@@ -155,6 +155,10 @@ REFUSED_SETTINGS = [
     pytest.param({"url": "https://receiver.example:0/"}, "url", id="url-port-zero"),
     pytest.param({"url": URL + "?" + "a" * 2048}, "url", id="url-too-long"),
     pytest.param({"url": URL.encode()}, "url", id="url-bytes"),
+    pytest.param({"url": URL + "\ud800"}, "url", id="url-lone-surrogate"),
+    pytest.param(
+        {"description": "\udc00"}, "description", id="description-lone-surrogate"
+    ),
     pytest.param({"events": []}, "events", id="events-empty"),
     pytest.param({"events": ["user.logged_in"]}, "events", id="events-unknown"),
     pytest.param({"events": LOGIN}, "events", id="events-a-str"),
@@ -191,6 +195,9 @@ REFUSED_SETTINGS = [
     pytest.param({"timeout": 301}, "timeout", id="timeout-over-300s"),
     pytest.param({"timeout": "15"}, "timeout", id="timeout-a-str"),
     pytest.param({"timeout": True}, "timeout", id="timeout-a-bool"),
+    pytest.param({"timeout": float("nan")}, "timeout", id="timeout-nan"),
+    pytest.param({"timeout": float("inf")}, "timeout", id="timeout-infinite"),
+    pytest.param({"timeout": 1e300}, "timeout", id="timeout-huge"),
     pytest.param(
         {"failure_notification": "the security team"},
         "failure_notification",
@@ -661,7 +668,26 @@ def test_rotation_without_grace_drops_the_old_secret_at_once(
     assert rotated.previous_secrets == ()
 
 
-@pytest.mark.parametrize("grace", [-1, timedelta(seconds=-1), "1h"])
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"interval": float("nan")}, "retry.interval"),
+        ({"max_interval": float("inf")}, "retry.max_interval"),
+        ({"interval": 1e300}, "retry.interval"),
+    ],
+)
+def test_a_retry_with_a_duration_that_is_not_finite_is_refused(
+    settings: dict[str, float], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Retry(**settings)
+
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    "grace", [-1, timedelta(seconds=-1), "1h", float("nan"), 1e300, timedelta.max]
+)
 def test_rotation_refuses_a_bad_grace(
     endpoints: Endpoints, endpoint: Endpoint, grace: Any
 ) -> None:
