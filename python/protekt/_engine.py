@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Final
 
-from protekt import _core, _logging, _stats
+from protekt import _core, _logging, _notebook, _stats
 from protekt._config import (
     Payload,
     Retry,
@@ -177,6 +177,9 @@ class Endpoint:
             f"events={list(self.events)!r})"
         )
 
+    def _repr_html_(self) -> str:
+        return _notebook.endpoint_html(self)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -220,6 +223,9 @@ class Delivery:
             event_type=event_type,
         )
 
+    def _repr_html_(self) -> str:
+        return _notebook.delivery_html(self)
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -245,6 +251,9 @@ class Attempt:
             error,
             excerpt,
         )
+
+    def _repr_html_(self) -> str:
+        return _notebook.attempt_html(self)
 
 
 @dataclass(frozen=True)
@@ -639,6 +648,29 @@ class Engine:
         monitoring (the portal's ``/metrics``)."""
         return _stats.engine_metrics(self._native_engine())
 
+    def deliveries_frame(
+        self,
+        *,
+        endpoint_id: str | None = None,
+        event_type: str | None = None,
+        status: DeliveryStatus | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> _notebook.DataFrame:
+        """The delivery log as a pandas DataFrame, newest event first, filtered as in
+        ``delivery_log``: at most ``limit`` rows. Raises ImportError without pandas
+        (``pip install pandas``)."""
+        return _notebook.deliveries_frame(
+            self,
+            endpoint_id=endpoint_id,
+            event_type=event_type,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
     def delivery_body(self, delivery: Delivery) -> bytes:
         """The exact body this delivery sends, shaped for its endpoint."""
         body = self._native_engine().body_of(delivery.event_id, delivery.shape)
@@ -765,6 +797,9 @@ class Engine:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"Engine({self._path!r}, {state})"
+
+    def _repr_html_(self) -> str:
+        return _notebook.engine_html(self)
 
     def _native_engine(self) -> _core.Engine:
         native = self._native
