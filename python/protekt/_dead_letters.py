@@ -79,7 +79,9 @@ class DeadLetterQueue:
                 "after must be the next of an earlier page", field="after"
             ) from None
         rows, following = self._native().dead_letters(endpoint_id, limit, start)
-        letters = [Delivery._from_tuple(row) for row in rows]
+        letters = [
+            Delivery._from_tuple(row, self._engine._event_type(row[0])) for row in rows
+        ]
         return DeadLetterPage(letters, following.hex() if following else None)
 
     def __iter__(self) -> Iterator[Delivery]:

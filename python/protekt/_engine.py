@@ -205,7 +205,7 @@ class Delivery:
     completed_at: datetime | None
     last_status: int | None
     shape: int
-    event_type: str = ""  # filled in by the delivery log
+    event_type: str = ""  # "" once retention removed the event
 
     @classmethod
     def _from_tuple(cls, row: tuple[Any, ...], event_type: str = "") -> Delivery:
@@ -610,7 +610,8 @@ class Engine:
     def deliveries(self, event_id: str) -> list[Delivery]:
         """The deliveries of one event, one per endpoint it went to."""
         rows = self._native_engine().deliveries_of(event_id)
-        return [Delivery._from_tuple(row) for row in rows]
+        event_type = self._event_type(event_id) if rows else ""
+        return [Delivery._from_tuple(row, event_type) for row in rows]
 
     def delivery_log(
         self,
@@ -760,7 +761,12 @@ class Engine:
         row = self._native_engine().find_delivery(event_id, endpoint_id)
         if row is None:
             raise NotFoundError(f"no delivery of {event_id} to {endpoint_id}")
-        return Delivery._from_tuple(row)
+        return Delivery._from_tuple(row, self._event_type(event_id))
+
+    def _event_type(self, event_id: str) -> str:
+        """The type of a stored event, read without parsing its envelope."""
+        row = self._native_engine().get_event(event_id)
+        return "" if row is None else str(row[1])
 
     def attempts(self, delivery: Delivery) -> list[Attempt]:
         """Every request made for a delivery, the first first."""

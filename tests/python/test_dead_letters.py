@@ -77,6 +77,21 @@ def test_a_delivery_out_of_retries_is_listed_counted_and_inspectable(
     assert letter.body == receiver.received[0].body
 
 
+def test_every_way_of_reading_a_dead_letter_names_its_event_type(
+    engine: protekt.Engine, receiver: ScriptedReceiver
+) -> None:
+    endpoint = keeping(engine, receiver.url())
+    (event,) = dead_letters_of(engine, 1)
+
+    (listed,) = engine.dead_letters.list(endpoint.id)
+    (of_event,) = engine.deliveries(event.id)
+    found = engine.delivery(event.id, endpoint.id)
+    inspected = engine.dead_letters.get(event.id, endpoint.id).delivery
+
+    for delivery in (listed, of_event, found, inspected):
+        assert delivery.event_type == LOGIN
+
+
 def test_a_replayed_dead_letter_is_delivered_and_its_attempt_log_goes_on(
     engine: protekt.Engine, receiver: ScriptedReceiver
 ) -> None:

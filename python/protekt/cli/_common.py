@@ -205,11 +205,3 @@ def group_of_commands(commands: Commands, name: str, description: str) -> Comman
         title="commands", metavar="COMMAND", required=True
     )
     return inner
-
-
-def event_type_of(engine: protekt.Engine, event_id: str) -> str:
-    """The type of a stored event; "" once retention removed the event."""
-    try:
-        return str(engine.get_event(event_id)["type"])
-    except protekt.NotFoundError:
-        return ""

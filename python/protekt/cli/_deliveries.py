@@ -11,7 +11,6 @@ from protekt.cli._common import (
     CommandFailed,
     ExitCode,
     command,
-    event_type_of,
     group_of_commands,
     open_engine,
     positive_int,
@@ -167,15 +166,13 @@ def run_list(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def print_deliveries(
-    deliveries: list[protekt.Delivery], types: dict[str, str] | None = None
-) -> None:
-    """A table of deliveries; ``types`` gives event types the deliveries lack."""
+def print_deliveries(deliveries: list[protekt.Delivery]) -> None:
+    """A table of deliveries."""
     rows = [
         (
             d.event_id,
             d.endpoint_id,
-            d.event_type or (types or {}).get(d.event_id) or None,
+            d.event_type or None,
             d.status.value,
             d.attempts,
             d.last_status,
@@ -190,28 +187,26 @@ def print_deliveries(
 def run_show(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         delivery = engine.delivery(args.event_id, args.endpoint_id)
-        event_type = event_type_of(engine, delivery.event_id)
         attempts = engine.attempts(delivery)
-    print_delivery(delivery, event_type, attempts, as_json=args.json)
+    print_delivery(delivery, attempts, as_json=args.json)
     return ExitCode.OK
 
 
 def print_delivery(
     delivery: protekt.Delivery,
-    event_type: str,
     attempts: list[protekt.Attempt],
     *,
     as_json: bool,
 ) -> None:
     """One delivery with its attempt log, as JSON or as fields and a table."""
     if as_json:
-        print_json(delivery_json(delivery, event_type=event_type, attempts=attempts))
+        print_json(delivery_json(delivery, attempts=attempts))
         return
     print_fields(
         [
             ("event", delivery.event_id),
             ("endpoint", delivery.endpoint_id),
-            ("type", event_type or None),
+            ("type", delivery.event_type or None),
             ("status", delivery.status.value),
             ("attempts", delivery.attempts),
             ("created", delivery.created_at),

@@ -10,7 +10,6 @@ from protekt.cli._common import (
     ExitCode,
     command,
     confirm,
-    event_type_of,
     group_of_commands,
     open_engine,
     positive_int,
@@ -67,12 +66,11 @@ def run_list(args: argparse.Namespace) -> int:
             args.endpoint, limit=args.limit, after=args.after
         )
         count = engine.dead_letters.count(args.endpoint)
-        types = {d.event_id: event_type_of(engine, d.event_id) for d in page}
     if args.json:
-        letters = [delivery_json(d, event_type=types[d.event_id]) for d in page]
+        letters = [delivery_json(d) for d in page]
         print_json({"dead_letters": letters, "next": page.next, "count": count})
         return ExitCode.OK
-    print_deliveries(page.letters, types)
+    print_deliveries(page.letters)
     shown = len(page)
     print(f"{shown} of {count} dead letter{'' if count == 1 else 's'}")
     if page.next is not None:
@@ -105,8 +103,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def _replay_one(engine: protekt.Engine, args: argparse.Namespace) -> int:
     delivery = engine.dead_letters.replay(args.event_id, args.endpoint_id)
-    event_type = event_type_of(engine, delivery.event_id)
-    print_delivery(delivery, event_type, engine.attempts(delivery), as_json=args.json)
+    print_delivery(delivery, engine.attempts(delivery), as_json=args.json)
     return ExitCode.OK
 
 

@@ -19,7 +19,6 @@ from protekt.cli._common import (
     command,
     confirm,
     dispatcher_options,
-    event_type_of,
     group_of_commands,
     open_engine,
     seconds_value,
@@ -367,8 +366,7 @@ def run_test(args: argparse.Namespace) -> int:
     with open_engine(args) as engine, _dispatching(engine, args):
         delivery = engine.endpoints.send_test_event(args.id, wait=args.wait)
         attempts = engine.attempts(delivery)
-        event_type = event_type_of(engine, delivery.event_id)
-    print_delivery(delivery, event_type, attempts, as_json=args.json)
+    print_delivery(delivery, attempts, as_json=args.json)
     if delivery.status is not protekt.DeliveryStatus.SUCCEEDED:
         raise not_delivered(delivery, "the test event")
     return ExitCode.OK

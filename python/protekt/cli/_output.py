@@ -154,14 +154,13 @@ def _token(endpoint: protekt.Endpoint) -> str | None:
 def delivery_json(
     delivery: protekt.Delivery,
     *,
-    event_type: str | None = None,
     attempts: Sequence[protekt.Attempt] | None = None,
 ) -> dict[str, Any]:
     """A delivery; with its ``attempt_log`` when ``attempts`` are given."""
     document: dict[str, Any] = {
         "event_id": delivery.event_id,
         "endpoint_id": delivery.endpoint_id,
-        "event_type": event_type if event_type is not None else delivery.event_type,
+        "event_type": delivery.event_type,
         "status": delivery.status.value,
         "attempts": delivery.attempts,
         "created_at": rfc3339(delivery.created_at),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from protekt.portal._deliveries import DEFAULT_PAGE, MAX_PAGE, event_type_of
+from protekt.portal._deliveries import DEFAULT_PAGE, MAX_PAGE
 from protekt.portal._schemas import (
     AttemptOut,
     DeadLetterDetail,
@@ -32,7 +32,7 @@ def list_dead_letters(
     within an endpoint; `count` is how many there are in all."""
     endpoint_id = endpoint_id or None
     page = engine.dead_letters.list(endpoint_id, limit=limit, after=after or None)
-    letters = [DeliveryOut.of(d, event_type_of(engine, d.event_id)) for d in page]
+    letters = [DeliveryOut.of(d) for d in page]
     return DeadLetterList(
         dead_letters=letters,
         next=page.next,
@@ -61,7 +61,7 @@ def get_dead_letter(
     """One dead letter: the delivery, its attempt log and the exact body it sends."""
     letter = engine.dead_letters.get(event_id, endpoint_id)
     return DeadLetterDetail(
-        **DeadLetterDetail.fields_of(letter.delivery, str(letter.event["type"])),
+        **DeadLetterDetail.fields_of(letter.delivery),
         attempt_log=[AttemptOut.of(a) for a in letter.attempts],
         body=letter.body.decode("utf-8", "replace"),
     )
@@ -71,4 +71,4 @@ def get_dead_letter(
 def replay(event_id: str, endpoint_id: str, engine: EngineDep) -> DeliveryOut:
     """Sends one dead letter again, due at once with its retry budget anew."""
     delivery = engine.dead_letters.replay(event_id, endpoint_id)
-    return DeliveryOut.of(delivery, event_type_of(engine, event_id))
+    return DeliveryOut.of(delivery)

@@ -8,7 +8,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query
 
 from protekt._engine import Delivery, DeliveryStatus, Engine
-from protekt._exceptions import NotFoundError, ValidationError
+from protekt._exceptions import ValidationError
 from protekt.portal._schemas import (
     DeliveryDetail,
     DeliveryList,
@@ -71,16 +71,8 @@ def list_deliveries(
 def get_delivery(event_id: str, endpoint_id: str, engine: EngineDep) -> DeliveryDetail:
     """One delivery with its attempt log."""
     delivery = engine.delivery(event_id, endpoint_id)
-    return detail_of(engine, delivery, event_type_of(engine, event_id))
+    return detail_of(engine, delivery)
 
 
-def detail_of(engine: Engine, delivery: Delivery, event_type: str) -> DeliveryDetail:
-    return DeliveryDetail.with_attempts(delivery, event_type, engine.attempts(delivery))
-
-
-def event_type_of(engine: Engine, event_id: str) -> str:
-    """The type of a stored event; "" once retention removed the event."""
-    try:
-        return str(engine.get_event(event_id)["type"])
-    except NotFoundError:
-        return ""
+def detail_of(engine: Engine, delivery: Delivery) -> DeliveryDetail:
+    return DeliveryDetail.with_attempts(delivery, engine.attempts(delivery))

@@ -154,7 +154,7 @@ def send_test_event(
     """Send test event: queues a signed `webhook.test` event for this active
     endpoint and waits up to `wait` seconds for its delivery to finish."""
     delivery = engine.endpoints.send_test_event(endpoint_id, wait=wait)
-    return detail_of(engine, delivery, "webhook.test")
+    return detail_of(engine, delivery)
 
 
 @router.get("/endpoints/{endpoint_id}/stats")

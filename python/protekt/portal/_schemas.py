@@ -348,11 +348,11 @@ class DeliveryOut(_Answer):
     last_status: int | None
 
     @classmethod
-    def fields_of(cls, delivery: Delivery, event_type: str) -> dict[str, Any]:
+    def fields_of(cls, delivery: Delivery) -> dict[str, Any]:
         return {
             "event_id": delivery.event_id,
             "endpoint_id": delivery.endpoint_id,
-            "event_type": event_type or delivery.event_type,
+            "event_type": delivery.event_type,
             "status": delivery.status.value,
             "attempts": delivery.attempts,
             "created_at": delivery.created_at,
@@ -362,8 +362,8 @@ class DeliveryOut(_Answer):
         }
 
     @classmethod
-    def of(cls, delivery: Delivery, event_type: str = "") -> DeliveryOut:
-        return cls(**cls.fields_of(delivery, event_type))
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls(**cls.fields_of(delivery))
 
 
 class DeliveryDetail(DeliveryOut):
@@ -371,10 +371,10 @@ class DeliveryDetail(DeliveryOut):
 
     @classmethod
     def with_attempts(
-        cls, delivery: Delivery, event_type: str, attempts: list[Attempt]
+        cls, delivery: Delivery, attempts: list[Attempt]
     ) -> DeliveryDetail:
         return cls(
-            **cls.fields_of(delivery, event_type),
+            **cls.fields_of(delivery),
             attempt_log=[AttemptOut.of(a) for a in attempts],
         )
 
