@@ -3,6 +3,7 @@
 #include "protekt/store.hpp"
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 
 #include <memory>
 #include <mutex>
@@ -283,6 +284,86 @@ TEST_F(DeliveryQueue, TheOutcomeWriterStoresEverythingPushedBeforeItsFlush) {
     EXPECT_EQ(store_->find_delivery(d.event, d.endpoint)->status,
               delivery_status::succeeded);
   }
+}
+
+TEST_F(DeliveryQueue, LeasesEachEndpointsDueDeliveriesUpToItsRoom) {
+  const id128 first = emit(kT0 + 1);
+  const id128 second = emit(kT0 + 2);
+  emit(kT0 + 3);
+  emit(kT0 + 60'000);  // not due yet
+  const id128 full = endpoints_[0].id;
+  const id128 roomy = endpoints_[1].id;
+
+  const auto taken = store_->lease_by_endpoint(
+      kT0 + 10, kLease, 100, [&](const id128& e) { return e == full ? 2u : 10u; });
+
+  std::vector<id128> to_full, to_roomy;
+  for (const delivery& d : taken) {
+    EXPECT_EQ(d.status, delivery_status::in_flight);
+    EXPECT_EQ(d.lease_until_ms, kT0 + 10 + kLease);
+    (d.endpoint == full ? to_full : to_roomy).push_back(d.event);
+  }
+  EXPECT_EQ(to_full, (std::vector<id128>{first, second}));  // earliest first
+  EXPECT_EQ(to_roomy.size(), 3u);
+  EXPECT_EQ(store_->pending_count(), 8u);  // leased ones count until they finish
+}
+
+TEST_F(DeliveryQueue, AFullEndpointsBacklogDoesNotHoldBackAnother) {
+  for (int i = 0; i < 50; ++i) emit(kT0 + i);
+  const id128 full = endpoints_[0].id;
+
+  const auto taken = store_->lease_by_endpoint(
+      kT0 + 100, kLease, 10, [&](const id128& e) { return e == full ? 0u : 10u; });
+
+  ASSERT_EQ(taken.size(), 10u);
+  for (const delivery& d : taken) EXPECT_EQ(d.endpoint, endpoints_[1].id);
+  // What was left is still due, in order, for a later lease.
+  const auto later = store_->lease_by_endpoint(kT0 + 100, kLease, 100,
+                                               [](const id128&) { return 100u; });
+  EXPECT_EQ(later.size(), 90u);
+}
+
+TEST_F(DeliveryQueue, AnOutcomeMovesADeliveryInBothDueIndexes) {
+  emit(kT0);
+  delivery d = store_->lease(kT0, kLease, 1).at(0);
+  d.status = delivery_status::pending;
+  d.attempts = 1;
+  d.due_ms = kT0 + 5000;
+  ASSERT_TRUE(store_->record_outcome(d, attempt_at(1, 500)));
+
+  const auto all = [](const id128&) { return std::size_t{10}; };
+  EXPECT_EQ(store_->lease_by_endpoint(kT0 + 4999, kLease, 10, all).size(), 1u);
+  const auto retried = store_->lease_by_endpoint(kT0 + 5000, kLease, 10, all);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempts, 1);
+  // Once both leases ran out, the retried delivery and the one never answered are
+  // due again.
+  EXPECT_EQ(store_->lease_by_endpoint(kT0 + kLease * 2, kLease, 10, all).size(), 2u);
+}
+
+TEST_F(DeliveryQueue, RebuildsTheEndpointIndexOfADirectoryThatLacksIt) {
+  emit(kT0);
+  emit(kT0 + 1);
+  store_.reset();
+
+  // A directory written before the per-endpoint index existed: drop it by hand.
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
+  ASSERT_EQ(mdb_env_open(env, dir_.string().c_str(), 0, 0644), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "endpoint_due", 0, &dbi), 0);
+  ASSERT_EQ(mdb_drop(txn, dbi, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  store_ = open_lmdb_store({dir_.string()});
+
+  const auto taken =
+      store_->lease_by_endpoint(kT0 + 1, kLease, 10, [](const id128&) { return 10u; });
+  EXPECT_EQ(taken.size(), 4u);
 }
 
 }  // namespace

@@ -226,6 +226,16 @@ class store {
   virtual std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
                                       std::size_t limit) = 0;
 
+  // How many due deliveries a lease may take for an endpoint.
+  using room_fn = std::function<std::size_t(const id128& endpoint)>;
+  // As lease, endpoint by endpoint: each endpoint's due deliveries, earliest first,
+  // up to room(endpoint) of them and limit in all. A busy endpoint's backlog stays
+  // where it is, and never stands in the way of another endpoint's deliveries.
+  virtual std::vector<delivery> lease_by_endpoint(std::int64_t now_ms,
+                                                  std::int64_t lease_ms,
+                                                  std::size_t limit,
+                                                  const room_fn& room) = 0;
+
   // Stores a delivery's new state and, when given, the attempt that led to it, in
   // one transaction. updated.due_ms is the next attempt's time while it is pending.
   // A delivery that becomes finished (succeeded, failed, dead-lettered, cancelled)

@@ -17,10 +17,14 @@ namespace asio = boost::asio;
 
 constexpr std::string_view kUserAgent = "Protekt-Webhooks/" PROTEKT_VERSION;
 
-// A delivery's endpoint may have more waiting than this in memory; the rest go back
-// to the queue for a little while, so a slow endpoint holds no lease others need.
+// An endpoint has at most this many deliveries waiting in memory per request it may
+// have in flight; a lease leaves the rest of its due deliveries in the queue, so a
+// slow endpoint holds no lease others need.
 constexpr std::size_t kWaitingPerSlot = 4;
 constexpr std::int64_t kDeferMs = 1000;
+// While due deliveries wait for room at their endpoint, the scheduler looks again
+// this often for others that came due meanwhile (and when room frees up).
+constexpr std::int64_t kStarvedRecheckMs = 100;
 
 std::int64_t now_ms() {
   return unix_now_ms();
@@ -194,38 +198,63 @@ void dispatcher::run_scheduler() {
   while (true) {
     refresh_endpoints();
     std::size_t free = 0;
+    std::map<id128, std::size_t> room;  // at each active endpoint, for this lease
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      free =
-          options_.max_in_flight > in_flight_ ? options_.max_in_flight - in_flight_ : 0;
+      std::size_t held = in_flight_;
+      for (const auto& [id, state] : endpoints_) {
+        held += state.waiting.size();
+        if (!state.config || state.config->status != endpoint_status::active) continue;
+        const std::size_t load = state.waiting.size() + state.in_flight;
+        room[id] = endpoint_capacity() > load ? endpoint_capacity() - load : 0;
+      }
+      free = options_.max_in_flight > held ? options_.max_in_flight - held : 0;
     }
 
-    // Lease what is due, as far as there is room for it.
+    // Lease what is due, as far as its endpoint has room for it. Deliveries of
+    // endpoints that are not active are taken to be cancelled or put back.
     std::size_t leased = 0;
+    bool starved = false;
+    const auto room_at = [&](const id128& endpoint) {
+      const auto it = room.find(endpoint);
+      if (it == room.end()) return endpoint_capacity();
+      starved = starved || it->second == 0;
+      return it->second;
+    };
     try {
+      std::vector<outcome_record> put_back;
       if (free > 0) {
-        for (const delivery& d : store_.lease(now_ms(), options_.lease.count(), free)) {
-          route(d);
+        for (const delivery& d : store_.lease_by_endpoint(
+                 now_ms(), options_.lease.count(), free, room_at)) {
+          if (auto back = route(d)) put_back.push_back(std::move(*back));
           ++leased;
         }
       }
+      if (!put_back.empty()) store_.record_outcomes(put_back);
     } catch (const error& e) {
       // The store failed (disk, permissions); try again after a pause.
       log(log_level::error,
           [&] { return std::string("could not take due deliveries: ") + e.what(); });
     }
 
-    // Sleep until the next due time, a wake-up, a free slot, or idle_wait.
+    // Sleep until the next due time, a wake-up, room at a full endpoint, or
+    // idle_wait. Due deliveries left for lack of room are not a reason to wake.
     std::int64_t wait_ms = options_.idle_wait.count();
-    if (leased == free && free > 0) wait_ms = 0;
-    try {
-      if (const auto next = store_.next_due_ms()) {
-        wait_ms = std::clamp<std::int64_t>(*next - now_ms(), 0, wait_ms);
+    if (starved) {
+      wait_ms = std::min(wait_ms, kStarvedRecheckMs);
+    } else if (leased == free && free > 0) {
+      wait_ms = 0;
+    } else {
+      try {
+        if (const auto next = store_.next_due_ms()) {
+          wait_ms = std::clamp<std::int64_t>(*next - now_ms(), 0, wait_ms);
+        }
+      } catch (const error&) {
       }
-    } catch (const error&) {
     }
     std::unique_lock lock(mutex_);
+    starved_ = starved;
     changed_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                       [this] { return stopping_ || woken_; });
     woken_ = false;
@@ -286,7 +315,7 @@ std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
   return fresh;
 }
 
-void dispatcher::route(const delivery& d) {
+std::optional<outcome_record> dispatcher::route(const delivery& d) {
   const std::shared_ptr<const endpoint> config = config_of(d.endpoint);
 
   // Deliveries of deleted or disabled endpoints end here; paused ones wait.
@@ -294,20 +323,21 @@ void dispatcher::route(const delivery& d) {
     delivery cancelled = d;
     cancelled.status = delivery_status::cancelled;
     cancelled.completed_ms = now_ms();
-    store_.record_outcome(cancelled, std::nullopt);
-    return;
+    return outcome_record{cancelled, std::nullopt, {}};
   }
-  std::unique_lock lock(mutex_);
+  std::lock_guard lock(mutex_);
   endpoint_state& state = endpoints_[d.endpoint];
   const bool paused = config->status != endpoint_status::active;
-  if (paused ||
-      state.waiting.size() >= kWaitingPerSlot * options_.endpoint_concurrency) {
-    lock.unlock();
-    release(d, now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs));
-    return;
+  if (paused || state.waiting.size() + state.in_flight >= endpoint_capacity()) {
+    delivery back = d;
+    back.status = delivery_status::pending;
+    back.due_ms = now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs);
+    back.lease_until_ms = 0;
+    return outcome_record{back, std::nullopt, {}};
   }
   state.waiting.push_back(d);
   pump(state);
+  return std::nullopt;
 }
 
 void dispatcher::pump(endpoint_state& state) {
@@ -484,11 +514,22 @@ void dispatcher::finished(const delivery& d) {
     --in_flight_;
     auto it = endpoints_.find(d.endpoint);
     if (it != endpoints_.end()) {
-      --it->second.in_flight;
-      pump(it->second);
+      endpoint_state& state = it->second;
+      --state.in_flight;
+      pump(state);
+
+      // A lease left deliveries behind for lack of room: take more once this
+      // endpoint has room for a batch of them, not one at a time.
+      if (starved_ &&
+          2 * (state.waiting.size() + state.in_flight) <= endpoint_capacity())
+        woken_ = true;
     }
   }
   changed_.notify_all();
+}
+
+std::size_t dispatcher::endpoint_capacity() const {
+  return (kWaitingPerSlot + 1) * options_.endpoint_concurrency;
 }
 
 void dispatcher::release(const delivery& d, std::int64_t due_ms) {

@@ -62,10 +62,14 @@ class dispatcher {
   };
 
   void run_scheduler();
+  // The most deliveries an endpoint holds at once, waiting and in flight.
+  std::size_t endpoint_capacity() const;
   void refresh_endpoints();
   // The endpoint's settings for a leased delivery. THROWS storage_error.
   std::shared_ptr<const endpoint> config_of(const id128& id);
-  void route(const delivery& d);
+  // Queues a leased delivery for its endpoint, or says how to store it instead:
+  // cancelled (its endpoint is gone or disabled) or back in the queue for later.
+  std::optional<outcome_record> route(const delivery& d);
   void pump(endpoint_state& state);  // REQUIRES: mutex_ held
   boost::asio::awaitable<void> deliver(delivery d,
                                        std::shared_ptr<const endpoint> config);
@@ -102,7 +106,9 @@ class dispatcher {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  bool woken_ = false;                                  // guarded by mutex_
+  bool woken_ = false;  // guarded by mutex_
+  bool starved_ =
+      false;  // guarded by mutex_: the last lease left some for lack of room
   bool stopping_ = false;                               // guarded by mutex_
   std::size_t in_flight_ = 0;                           // guarded by mutex_
   std::map<id128, endpoint_state> endpoints_;           // guarded by mutex_

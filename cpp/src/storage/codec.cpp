@@ -41,6 +41,16 @@ std::string due_key(std::int64_t due_ms, const id128& event, const id128& endpoi
   return key;
 }
 
+std::string endpoint_due_key(const id128& endpoint, std::int64_t due_ms,
+                             const id128& event) {
+  std::string key;
+  key.reserve(40);
+  key.append(endpoint.raw());
+  put_u64(key, static_cast<std::uint64_t>(due_ms));
+  key.append(event.raw());
+  return key;
+}
+
 std::string time_key(std::int64_t ms, std::string_view suffix) {
   std::string key;
   key.reserve(8 + suffix.size());

@@ -60,6 +60,9 @@ class reader {
 std::string delivery_key(const id128& event, const id128& endpoint);
 // due: due time + delivery key
 std::string due_key(std::int64_t due_ms, const id128& event, const id128& endpoint);
+// The same entry in the per-endpoint index: endpoint id, due time, event id.
+std::string endpoint_due_key(const id128& endpoint, std::int64_t due_ms,
+                             const id128& event);
 // completed: completion time + event id
 std::string time_key(std::int64_t ms, std::string_view suffix);
 // dead_letters: endpoint id + time dead-lettered + event id

@@ -50,6 +50,7 @@ class lmdb_store final : public store {
       bodies_ = env_.open_database(txn, "bodies");
       deliveries_ = env_.open_database(txn, "deliveries");
       due_ = env_.open_database(txn, "due");
+      endpoint_due_ = env_.open_database(txn, "endpoint_due");
       completed_ = env_.open_database(txn, "completed");
       idempotency_ = env_.open_database(txn, "idempotency");
       idempotency_time_ = env_.open_database(txn, "idempotency_time");
@@ -60,6 +61,7 @@ class lmdb_store final : public store {
       endpoint_log_ = env_.open_database(txn, "endpoint_log");
       counters_ = env_.open_database(txn, "counters");
       check_format(txn);
+      index_due_by_endpoint(txn);
     });
   }
 
@@ -209,17 +211,42 @@ class lmdb_store final : public store {
           keys.emplace_back(e->key);
         }
       }
-      for (const std::string& due_key : keys) {
-        const std::string_view delivery_key = std::string_view(due_key).substr(8);
-        const auto record = txn.get(deliveries_, delivery_key);
-        txn.erase(due_, due_key);
-        if (!record) continue;
-        delivery d = storage::decode_delivery(delivery_key, *record);
-        d.status = delivery_status::in_flight;
-        d.lease_until_ms = d.due_ms = now_ms + lease_ms;
-        put_delivery(txn, d);
-        taken.push_back(d);
+      take_leases(txn, keys, now_ms + lease_ms, taken);
+    });
+    return taken;
+  }
+
+  std::vector<delivery> lease_by_endpoint(std::int64_t now_ms, std::int64_t lease_ms,
+                                          std::size_t limit,
+                                          const room_fn& room) override {
+    std::vector<delivery> taken;
+    env_.run_write([&](transaction& txn) {
+      taken.clear();
+
+      // One pass over the endpoints that have due deliveries, in id order: within an
+      // endpoint's part of the index, its deliveries by due time (docs/storage.md).
+      std::vector<std::string> keys;
+      {
+        cursor c(txn, endpoint_due_);
+        auto e = c.first();
+        while (e && keys.size() < limit) {
+          const std::string endpoint_raw(e->key.substr(0, 16));
+          const id128 endpoint = id128::from_raw(endpoint_raw);
+          const std::size_t most = std::min(room(endpoint), limit - keys.size());
+          std::size_t n = 0;
+          for (; e && n < most && has_prefix(e->key, endpoint_raw); e = c.next()) {
+            storage::reader key(e->key.substr(16));
+            const auto due = static_cast<std::int64_t>(key.u64());
+            if (due > now_ms) break;
+            keys.push_back(
+                storage::due_key(due, id128::from_raw(key.rest()), endpoint));
+            ++n;
+          }
+          // On to the next endpoint: past every key that starts with this one.
+          e = c.seek(endpoint_raw + std::string(24, '\xff'));
+        }
       }
+      take_leases(txn, keys, now_ms + lease_ms, taken);
     });
     return taken;
   }
@@ -263,7 +290,7 @@ class lmdb_store final : public store {
         if (!record) continue;
         delivery d = storage::decode_delivery(delivery_key, *record);
         if (d.status != delivery_status::pending) continue;
-        txn.erase(due_, key);
+        erase_due(txn, key);
         d.due_ms = due_ms;
         put_delivery(txn, d);
         ++moved;
@@ -595,12 +622,65 @@ class lmdb_store final : public store {
     return {request.id, false, plan.deliveries.size()};
   }
 
-  // Writes a delivery record and, while it is pending or in flight, its due entry.
+  // Writes a delivery record and, while it is pending or in flight, its due entries.
   void put_delivery(transaction& txn, const delivery& d) {
     txn.put(deliveries_, storage::delivery_key(d.event, d.endpoint),
             storage::encode_delivery(d));
     if (!storage::is_finished(d.status)) {
       txn.put(due_, storage::due_key(d.due_ms, d.event, d.endpoint), {});
+      txn.put(endpoint_due_, storage::endpoint_due_key(d.endpoint, d.due_ms, d.event),
+              {});
+    }
+  }
+
+  // Removes a delivery's entries from both due indexes; due_key is its `due` key.
+  void erase_due(transaction& txn, std::string_view due_key) {
+    storage::reader key(due_key);
+    const auto due_ms = static_cast<std::int64_t>(key.u64());
+    const id128 event = id128::from_raw(due_key.substr(8, 16));
+    const id128 endpoint = id128::from_raw(due_key.substr(24, 16));
+    txn.erase(due_, due_key);
+    txn.erase(endpoint_due_, storage::endpoint_due_key(endpoint, due_ms, event));
+  }
+
+  // Leases the deliveries of due_keys until lease_until_ms, adding them to taken.
+  void take_leases(transaction& txn, const std::vector<std::string>& due_keys,
+                   std::int64_t lease_until_ms, std::vector<delivery>& taken) {
+    for (const std::string& due_key : due_keys) {
+      const std::string_view delivery_key = std::string_view(due_key).substr(8);
+      const auto record = txn.get(deliveries_, delivery_key);
+      erase_due(txn, due_key);
+      if (!record) continue;
+      delivery d = storage::decode_delivery(delivery_key, *record);
+      d.status = delivery_status::in_flight;
+      d.lease_until_ms = d.due_ms = lease_until_ms;
+      put_delivery(txn, d);
+      taken.push_back(d);
+    }
+  }
+
+  // The per-endpoint due index holds what `due` holds; a directory written before it
+  // existed (or one whose two indexes differ) gets it rebuilt from `due` on open.
+  void index_due_by_endpoint(transaction& txn) {
+    const auto entries = [&](MDB_dbi dbi) {
+      MDB_stat stat;
+      storage::check(mdb_stat(txn.native(), dbi, &stat), "count the due index");
+      return stat.ms_entries;
+    };
+    if (entries(due_) == entries(endpoint_due_)) return;
+    storage::check(mdb_drop(txn.native(), endpoint_due_, 0), "clear the due index");
+    std::vector<std::string> keys;
+    {
+      cursor c(txn, due_);
+      for (auto e = c.first(); e; e = c.next()) keys.emplace_back(e->key);
+    }
+    for (const std::string& k : keys) {
+      storage::reader key(k);
+      const auto due_ms = static_cast<std::int64_t>(key.u64());
+      txn.put(endpoint_due_,
+              storage::endpoint_due_key(id128::from_raw(k.substr(24, 16)), due_ms,
+                                        id128::from_raw(k.substr(8, 16))),
+              {});
     }
   }
 
@@ -614,8 +694,7 @@ class lmdb_store final : public store {
 
     // Out of the due index at its old time; back in at its new one if pending.
     if (!storage::is_finished(current.status)) {
-      txn.erase(due_,
-                storage::due_key(current.due_ms, current.event, current.endpoint));
+      erase_due(txn, storage::due_key(current.due_ms, current.event, current.endpoint));
     }
     delivery next = updated;
     if (storage::is_finished(next.status)) next.due_ms = 0;
@@ -906,6 +985,7 @@ class lmdb_store final : public store {
   const std::shared_ptr<storage::environment> shared_env_;
   storage::environment& env_;
   const std::int64_t idempotency_window_ms_;
+  MDB_dbi endpoint_due_ = 0;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
           attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0,
