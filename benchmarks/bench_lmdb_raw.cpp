@@ -2,7 +2,8 @@
 //
 // It stores what the engine stores for one event with one subscribed endpoint whose
 // payload is the full envelope (cpp/src/storage/lmdb_store.cpp, append_one; layouts in
-// docs/storage.md): an event record, a delivery record and a due-index key. BATCH
+// docs/storage.md): an event record, a delivery record and its keys in the two due
+// indexes (`due` and `endpoint_due`). BATCH
 // events go into one write transaction, committed with LMDB's default full sync, in a
 // fresh environment opened with the engine's flags (MDB_NOTLS | MDB_NORDAHEAD). There
 // is nothing else: no queue, no threads, no endpoint look-up, no JSON. The records are
@@ -49,9 +50,9 @@ constexpr std::uint8_t kRecordVersion = 1;
 constexpr std::uint8_t kFullEnvelope = 0xff;
 
 // The engine's databases, in the order it opens them.
-constexpr std::array<const char*, 9> kDatabases = {
-    "meta", "endpoints", "events",      "bodies",           "deliveries",
-    "due",  "completed", "idempotency", "idempotency_time",
+constexpr std::array<const char*, 10> kDatabases = {
+    "meta", "endpoints",    "events",    "bodies",      "deliveries",
+    "due",  "endpoint_due", "completed", "idempotency", "idempotency_time",
 };
 
 void check(int rc, const std::string& what) {
@@ -110,13 +111,14 @@ class id_source {
   std::mt19937_64 random_{std::random_device{}()};
 };
 
-// The three records of one event with one delivery, as append_one lays them out.
+// The records of one event with one delivery, as append_one lays them out.
 struct event_records {
   std::string event_key;
   std::string event_value;
   std::string delivery_key;
   std::string delivery_value;
   std::string due_key;
+  std::string endpoint_due_key;
 };
 
 std::string delivery_value(std::int64_t created_ms) {
@@ -153,6 +155,9 @@ event_records make_records(id_source& ids, std::string_view endpoint,
   r.delivery_value = delivery_value(now_ms);
   put_u64(r.due_key, static_cast<std::uint64_t>(now_ms));
   r.due_key += r.delivery_key;
+  r.endpoint_due_key = std::string(endpoint);
+  put_u64(r.endpoint_due_key, static_cast<std::uint64_t>(now_ms));
+  r.endpoint_due_key += r.event_key;
   return r;
 }
 
@@ -192,13 +197,16 @@ class raw_environment {
     check(mdb_dbi_open(txn, "events", MDB_CREATE, &events_), "open events");
     check(mdb_dbi_open(txn, "deliveries", MDB_CREATE, &deliveries_), "open deliveries");
     check(mdb_dbi_open(txn, "due", MDB_CREATE, &due_), "open due");
+    check(mdb_dbi_open(txn, "endpoint_due", MDB_CREATE, &endpoint_due_),
+          "open endpoint_due");
     check(mdb_txn_commit(txn), "commit the databases");
   }
 
-  // In append_one's order: delivery, due key, then the event, which must be new.
+  // In append_one's order: delivery, due keys, then the event, which must be new.
   void put_event(MDB_txn* txn, const event_records& r) {
     put(txn, deliveries_, r.delivery_key, r.delivery_value, 0);
     put(txn, due_, r.due_key, {}, 0);
+    put(txn, endpoint_due_, r.endpoint_due_key, {}, 0);
     put(txn, events_, r.event_key, r.event_value, MDB_NOOVERWRITE);
   }
 
@@ -210,7 +218,7 @@ class raw_environment {
   }
 
   MDB_env* env_ = nullptr;
-  MDB_dbi events_ = 0, deliveries_ = 0, due_ = 0;
+  MDB_dbi events_ = 0, deliveries_ = 0, due_ = 0, endpoint_due_ = 0;
 };
 
 // A fresh temporary directory, removed with this object.
