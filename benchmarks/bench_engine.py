@@ -467,7 +467,7 @@ def print_disk(raw: Path, directory: Path, pending: int) -> None:
         f"{info.st_size / 2**20:,.1f} MiB long; "
         f"{info.st_blocks * 512 / pending:,.0f} bytes per pending delivery (du)"
     )
-    for name in ("events", "deliveries", "due"):
+    for name in ("events", "deliveries", "due", "endpoint_due"):
         db = stats.get(name, {"pages": 0, "entries": 0, "depth": 0})
         print(
             f"  {name:<11} {db['entries']:>9,} entries, depth {db['depth']}, "
