@@ -20,7 +20,7 @@ constexpr std::string_view kUserAgent = "Protekt-Webhooks/" PROTEKT_VERSION;
 // An endpoint has at most this many deliveries waiting in memory per request it may
 // have in flight; a lease leaves the rest of its due deliveries in the queue, so a
 // slow endpoint holds no lease others need.
-constexpr std::size_t kWaitingPerSlot = 4;
+constexpr std::size_t kWaitingPerSlot = 8;
 constexpr std::int64_t kDeferMs = 1000;
 // While due deliveries wait for room at their endpoint, the scheduler looks again
 // this often for others that came due meanwhile (and when room frees up).
@@ -215,11 +215,11 @@ void dispatcher::run_scheduler() {
     // Lease what is due, as far as its endpoint has room for it. Deliveries of
     // endpoints that are not active are taken to be cancelled or put back.
     std::size_t leased = 0;
-    bool starved = false;
+    std::map<id128, std::size_t> offered;  // room left at each active endpoint asked
     const auto room_at = [&](const id128& endpoint) {
       const auto it = room.find(endpoint);
       if (it == room.end()) return endpoint_capacity();
-      starved = starved || it->second == 0;
+      offered[endpoint] = it->second;
       return it->second;
     };
     try {
@@ -228,6 +228,9 @@ void dispatcher::run_scheduler() {
         for (const delivery& d : store_.lease_by_endpoint(
                  now_ms(), options_.lease.count(), free, room_at)) {
           if (auto back = route(d)) put_back.push_back(std::move(*back));
+          if (const auto it = offered.find(d.endpoint); it != offered.end()) {
+            --it->second;
+          }
           ++leased;
         }
       }
@@ -237,6 +240,11 @@ void dispatcher::run_scheduler() {
       log(log_level::error,
           [&] { return std::string("could not take due deliveries: ") + e.what(); });
     }
+
+    // An endpoint that took all the room it had may have more due: it is served
+    // again once it has room for a batch, not one delivery at a time.
+    const bool starved = std::any_of(offered.begin(), offered.end(),
+                                     [](const auto& o) { return o.second == 0; });
 
     // Sleep until the next due time, a wake-up, room at a full endpoint, or
     // idle_wait. Due deliveries left for lack of room are not a reason to wake.
@@ -508,6 +516,7 @@ delivery dispatcher::decide(const delivery& d, const endpoint& config,
 }
 
 void dispatcher::finished(const delivery& d) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     active_.erase({d.event, d.endpoint});
@@ -520,12 +529,17 @@ void dispatcher::finished(const delivery& d) {
 
       // A lease left deliveries behind for lack of room: take more once this
       // endpoint has room for a batch of them, not one at a time.
-      if (starved_ &&
-          2 * (state.waiting.size() + state.in_flight) <= endpoint_capacity())
+      if (starved_ && !woken_ &&
+          2 * (state.waiting.size() + state.in_flight) <= endpoint_capacity()) {
         woken_ = true;
+        wake = true;
+      }
     }
+    // stop() waits for the last request in flight.
+    wake = wake || (stopping_ && in_flight_ == 0);
   }
-  changed_.notify_all();
+  // Waking the scheduler for nothing costs two task switches per delivery.
+  if (wake) changed_.notify_all();
 }
 
 std::size_t dispatcher::endpoint_capacity() const {

@@ -1,6 +1,7 @@
 #include "dispatch/outcome_writer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 
 #include "protekt/error.hpp"
@@ -21,7 +22,9 @@ void outcome_writer::push(outcome_record record, then_fn then) {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       queue_.push_back({std::move(record), std::move(then)});
-      queued_.notify_one();
+      // The writer waits for a first outcome, or for a full batch while outcomes
+      // gather; any other push would only wake it to sleep again.
+      if (queue_.size() == 1 || queue_.size() == kMaxBatch) queued_.notify_one();
       return;
     }
   }
@@ -42,11 +45,17 @@ void outcome_writer::flush() {
 
 void outcome_writer::run() {
   std::vector<item> batch;
+  auto last_commit = std::chrono::steady_clock::now() - kGatherWindow;
   while (true) {
     {
       std::unique_lock lock(mutex_);
       queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing is left
+
+      // Let outcomes gather for what is left of the window since the last commit,
+      // so a busy dispatcher commits a few hundred times a second at most.
+      queued_.wait_until(lock, last_commit + kGatherWindow,
+                         [this] { return stopping_ || queue_.size() >= kMaxBatch; });
 
       const std::size_t n = std::min(queue_.size(), kMaxBatch);
       batch.assign(std::make_move_iterator(queue_.begin()),
@@ -55,6 +64,7 @@ void outcome_writer::run() {
     }
     store_batch(batch);
     batch.clear();
+    last_commit = std::chrono::steady_clock::now();
   }
 }
 
