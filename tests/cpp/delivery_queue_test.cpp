@@ -366,5 +366,21 @@ TEST_F(DeliveryQueue, RebuildsTheEndpointIndexOfADirectoryThatLacksIt) {
   EXPECT_EQ(taken.size(), 4u);
 }
 
+TEST_F(DeliveryQueue, ALeaseCanReadEachDeliverysBodyInItsTransaction) {
+  emit(kT0);
+  emit(kT0 + 1);
+
+  std::vector<std::optional<std::string>> bodies;
+  const auto taken = store_->lease_by_endpoint(
+      kT0 + 1, kLease, 10, [](const id128&) { return 10u; }, &bodies);
+
+  ASSERT_EQ(taken.size(), 4u);
+  ASSERT_EQ(bodies.size(), taken.size());
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    EXPECT_EQ(bodies[i], store_->body_of(taken[i].event, taken[i].shape));
+    EXPECT_EQ(bodies[i], std::optional<std::string>("{}"));
+  }
+}
+
 }  // namespace
 }  // namespace protekt

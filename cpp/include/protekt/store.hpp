@@ -231,10 +231,12 @@ class store {
   // As lease, endpoint by endpoint: each endpoint's due deliveries, earliest first,
   // up to room(endpoint) of them and limit in all. A busy endpoint's backlog stays
   // where it is, and never stands in the way of another endpoint's deliveries.
-  virtual std::vector<delivery> lease_by_endpoint(std::int64_t now_ms,
-                                                  std::int64_t lease_ms,
-                                                  std::size_t limit,
-                                                  const room_fn& room) = 0;
+  // With bodies, also reads each delivery's body (as body_of) in the same
+  // transaction, in step with the deliveries.
+  virtual std::vector<delivery> lease_by_endpoint(
+      std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
+      const room_fn& room,
+      std::vector<std::optional<std::string>>* bodies = nullptr) = 0;
 
   // Stores a delivery's new state and, when given, the attempt that led to it, in
   // one transaction. updated.due_ms is the next attempt's time while it is pending.

@@ -172,7 +172,7 @@ void dispatcher::stop() {
   {
     std::unique_lock lock(mutex_);
     for (auto& [id, state] : endpoints_) {
-      for (const delivery& d : state.waiting) waiting.push_back(d);
+      for (const queued& q : state.waiting) waiting.push_back(q.d);
       state.waiting.clear();
     }
     changed_.wait_for(lock, options_.stop_grace, [this] { return in_flight_ == 0; });
@@ -224,10 +224,17 @@ void dispatcher::run_scheduler() {
     };
     try {
       std::vector<outcome_record> put_back;
+      std::vector<std::optional<std::string>> bodies;
       if (free > 0) {
-        for (const delivery& d : store_.lease_by_endpoint(
-                 now_ms(), options_.lease.count(), free, room_at)) {
-          if (auto back = route(d)) put_back.push_back(std::move(*back));
+        const std::vector<delivery> taken = store_.lease_by_endpoint(
+            now_ms(), options_.lease.count(), free, room_at, &bodies);
+        for (std::size_t i = 0; i < taken.size(); ++i) {
+          const delivery& d = taken[i];
+          auto body = bodies[i]
+                          ? std::make_shared<const std::string>(std::move(*bodies[i]))
+                          : nullptr;
+          if (auto back = route(d, std::move(body)))
+            put_back.push_back(std::move(*back));
           if (const auto it = offered.find(d.endpoint); it != offered.end()) {
             --it->second;
           }
@@ -323,7 +330,8 @@ std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
   return fresh;
 }
 
-std::optional<outcome_record> dispatcher::route(const delivery& d) {
+std::optional<outcome_record> dispatcher::route(
+    const delivery& d, std::shared_ptr<const std::string> body) {
   const std::shared_ptr<const endpoint> config = config_of(d.endpoint);
 
   // Deliveries of deleted or disabled endpoints end here; paused ones wait.
@@ -343,7 +351,7 @@ std::optional<outcome_record> dispatcher::route(const delivery& d) {
     back.lease_until_ms = 0;
     return outcome_record{back, std::nullopt, {}};
   }
-  state.waiting.push_back(d);
+  state.waiting.push_back({d, std::move(body)});
   pump(state);
   return std::nullopt;
 }
@@ -351,21 +359,22 @@ std::optional<outcome_record> dispatcher::route(const delivery& d) {
 void dispatcher::pump(endpoint_state& state) {
   while (!stopping_ && state.in_flight < options_.endpoint_concurrency &&
          !state.waiting.empty()) {
-    delivery d = state.waiting.front();
+    queued next = std::move(state.waiting.front());
     state.waiting.pop_front();
     ++state.in_flight;
     ++in_flight_;
-    active_[{d.event, d.endpoint}] = d;
-    asio::co_spawn(*state.strand, deliver(d, state.config), asio::detached);
+    active_[{next.d.event, next.d.endpoint}] = next.d;
+    asio::co_spawn(*state.strand, deliver(next.d, std::move(next.body), state.config),
+                   asio::detached);
   }
 }
 
 asio::awaitable<void> dispatcher::deliver(delivery d,
+                                          std::shared_ptr<const std::string> body,
                                           std::shared_ptr<const endpoint> config) {
   const std::int64_t started = now_ms();
   http_response response;
   try {
-    const auto body = store_.body_of(d.event, d.shape);
     if (!body) {
       delivery cancelled = d;
       cancelled.status = delivery_status::cancelled;

@@ -54,10 +54,17 @@ class dispatcher {
   void stop();
 
  private:
+  // A leased delivery and its body, read in the lease's transaction (null when it
+  // was not found: the delivery is then cancelled).
+  struct queued {
+    delivery d;
+    std::shared_ptr<const std::string> body;
+  };
+
   struct endpoint_state {
     std::shared_ptr<const endpoint> config;
     std::shared_ptr<boost::asio::strand<boost::asio::io_context::executor_type>> strand;
-    std::deque<delivery> waiting;
+    std::deque<queued> waiting;
     std::size_t in_flight = 0;
   };
 
@@ -69,9 +76,11 @@ class dispatcher {
   std::shared_ptr<const endpoint> config_of(const id128& id);
   // Queues a leased delivery for its endpoint, or says how to store it instead:
   // cancelled (its endpoint is gone or disabled) or back in the queue for later.
-  std::optional<outcome_record> route(const delivery& d);
+  std::optional<outcome_record> route(const delivery& d,
+                                      std::shared_ptr<const std::string> body);
   void pump(endpoint_state& state);  // REQUIRES: mutex_ held
   boost::asio::awaitable<void> deliver(delivery d,
+                                       std::shared_ptr<const std::string> body,
                                        std::shared_ptr<const endpoint> config);
   void finished(const delivery& d);
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,

@@ -150,6 +150,11 @@ class lmdb_store final : public store {
 
   std::optional<std::string> body_of(const id128& event, std::uint8_t shape) override {
     transaction txn(env_, false);
+    return read_body(txn, event, shape);
+  }
+
+  std::optional<std::string> read_body(const transaction& txn, const id128& event,
+                                       std::uint8_t shape) {
     if (shape == kFullEnvelope) {
       const auto value = txn.get(events_, event.raw());
       if (!value) return std::nullopt;
@@ -216,9 +221,9 @@ class lmdb_store final : public store {
     return taken;
   }
 
-  std::vector<delivery> lease_by_endpoint(std::int64_t now_ms, std::int64_t lease_ms,
-                                          std::size_t limit,
-                                          const room_fn& room) override {
+  std::vector<delivery> lease_by_endpoint(
+      std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
+      const room_fn& room, std::vector<std::optional<std::string>>* bodies) override {
     std::vector<delivery> taken;
     env_.run_write([&](transaction& txn) {
       taken.clear();
@@ -247,6 +252,11 @@ class lmdb_store final : public store {
         }
       }
       take_leases(txn, keys, now_ms + lease_ms, taken);
+      if (bodies != nullptr) {
+        bodies->clear();
+        for (const delivery& d : taken)
+          bodies->push_back(read_body(txn, d.event, d.shape));
+      }
     });
     return taken;
   }
