@@ -14,6 +14,26 @@ function ordered(names, order) {
 
 /** A number input's value as a number, or as typed when it is not one, so that the
  * server names what is wrong. */
+// A labelled radio button or checkbox and its hint (text, or a list of text and
+// elements): { input, element }.
+function choice({ type, prefix, name, value, label, hint, checked }) {
+  const id = uid(prefix);
+  const hintId = uid("hint");
+  const input = h("input", { type, id, name, value, "aria-describedby": hintId });
+  input.checked = checked;
+  const hints = Array.isArray(hint) ? hint : [hint];
+  return {
+    input,
+    element: h(
+      "div",
+      { class: "choice" },
+      input,
+      h("label", { for: id }, label),
+      h("p", { class: "hint", id: hintId }, ...hints),
+    ),
+  };
+}
+
 function numberOf(input) {
   const text = input.value.trim();
   const value = Number(text);
@@ -157,30 +177,20 @@ export class SettingsForm {
   authChoice() {
     const name = uid("auth");
     const option = (value, hint) => {
-      const id = uid("auth-type");
-      const hintId = uid("hint");
-      const input = h("input", {
+      const made = choice({
         type: "radio",
-        id,
+        prefix: "auth-type",
         name,
         value,
-        "aria-describedby": hintId,
+        label: AUTH_NAMES[value],
+        hint,
+        checked: this.start.authType === value,
       });
-      input.checked = this.start.authType === value;
-      input.addEventListener("change", () => {
+      made.input.addEventListener("change", () => {
         this.showHeader();
         this.targetChanged();
       });
-      return {
-        input,
-        element: h(
-          "div",
-          { class: "choice" },
-          input,
-          h("label", { for: id }, AUTH_NAMES[value]),
-          h("p", { class: "hint", id: hintId }, hint),
-        ),
-      };
+      return made;
     };
     const secret = option(
       "shared_secret",
@@ -260,31 +270,15 @@ export class SettingsForm {
     const hintId = uid("hint");
     this.eventInputs = this.catalogue.events.map((type) => {
       const [label, description] = EVENT_NAMES[type] || [type, ""];
-      const id = uid("event");
-      const descriptionId = uid("hint");
-      const input = h("input", {
+      return choice({
         type: "checkbox",
-        id,
+        prefix: "event",
         name: "events",
         value: type,
-        "aria-describedby": descriptionId,
+        label,
+        hint: [description ? `${description} ` : "", h("code", {}, type)],
+        checked: this.start.events.includes(type),
       });
-      input.checked = this.start.events.includes(type);
-      return {
-        input,
-        element: h(
-          "div",
-          { class: "choice" },
-          input,
-          h("label", { for: id }, label),
-          h(
-            "p",
-            { class: "hint", id: descriptionId },
-            description ? `${description} ` : "",
-            h("code", {}, type),
-          ),
-        ),
-      };
     });
     const fieldset = h(
       "fieldset",
@@ -321,52 +315,30 @@ export class SettingsForm {
         "application/x-www-form-urlencoded, the JSON in a payload field.",
       ],
     ];
-    this.formatInputs = formats.map(([value, label, hint]) => {
-      const id = uid("format");
-      const hintId = uid("hint");
-      const input = h("input", {
+    this.formatInputs = formats.map(([value, label, hint]) =>
+      choice({
         type: "radio",
-        id,
+        prefix: "format",
         name,
         value,
-        "aria-describedby": hintId,
-      });
-      input.checked = this.start.format === value;
-      return {
-        input,
-        element: h(
-          "div",
-          { class: "choice" },
-          input,
-          h("label", { for: id }, label),
-          h("p", { class: "hint", id: hintId }, hint),
-        ),
-      };
-    });
+        label,
+        hint,
+        checked: this.start.format === value,
+      }),
+    );
 
     const metadata = ordered(this.catalogue.metadata || [], METADATA_ORDER);
     this.metadataInputs = metadata.map((key) => {
       const [label, hint] = METADATA_NAMES[key] || [key, ""];
-      const id = uid("metadata");
-      const hintId = uid("hint");
-      const input = h("input", {
+      return choice({
         type: "checkbox",
-        id,
+        prefix: "metadata",
         name: "include",
         value: key,
-        "aria-describedby": hintId,
+        label,
+        hint,
+        checked: this.start.include.includes(key),
       });
-      input.checked = this.start.include.includes(key);
-      return {
-        input,
-        element: h(
-          "div",
-          { class: "choice" },
-          input,
-          h("label", { for: id }, label),
-          h("p", { class: "hint", id: hintId }, hint),
-        ),
-      };
     });
 
     return h(
