@@ -18,7 +18,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,12 +28,12 @@ import pytest
 
 import protekt
 from _dispatch_helpers import finished_deliveries, wait_for
+from _wsgi import serving_https
 from protekt import DeliveryStatus, Payload
 from protekt.contrib import close_engines
 
 django = pytest.importorskip("django")
 trustme = pytest.importorskip("trustme")
-werkzeug_serving = pytest.importorskip("werkzeug.serving")
 
 from django.conf import settings  # noqa: E402
 from django.test import Client, RequestFactory, override_settings  # noqa: E402
@@ -92,15 +91,8 @@ def hooks_url(site: Path, ca: trustme.CA) -> Iterator[str]:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost").configure_cert(context)
-    server = werkzeug_serving.make_server(
-        "127.0.0.1", 0, get_wsgi_application(), threaded=True, ssl_context=context
-    )
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.server_port}/hooks/"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving_https(get_wsgi_application(), context) as port:
+        yield f"https://localhost:{port}/hooks/"
 
 
 def protekt_settings(data_dir: Path, ca_file: Path, **extra: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,13 +25,13 @@ import pytest
 
 import protekt
 from _dispatch_helpers import finished_deliveries, wait_for
+from _wsgi import serving_https
 from protekt import DeliveryStatus, EmitHandle, Payload
 from protekt.contrib import close_engines
 
 flask = pytest.importorskip("flask")
 pytest.importorskip("flask_login")
 trustme = pytest.importorskip("trustme")
-werkzeug_serving = pytest.importorskip("werkzeug.serving")
 
 from protekt.contrib.flask import Protekt, read_config, webhook_receiver  # noqa: E402
 
@@ -94,15 +93,8 @@ def hooks_url(
     app: flask.Flask, tls_for: Callable[..., ssl.SSLContext]
 ) -> Iterator[str]:
     """The app's /hooks over HTTPS, served from a thread."""
-    server = werkzeug_serving.make_server(
-        "127.0.0.1", 0, app, threaded=True, ssl_context=tls_for("localhost")
-    )
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.server_port}/hooks"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving_https(app, tls_for("localhost")) as port:
+        yield f"https://localhost:{port}/hooks"
 
 
 @pytest.fixture
@@ -332,17 +324,12 @@ def test_web_processes_only_emit_and_the_worker_command_delivers(
 ) -> None:
     data_dir = tmp_path / "shared"
     app = make_app(PROTEKT_DATA_DIR=data_dir, PROTEKT_DISPATCH="none")
-    server = werkzeug_serving.make_server(
-        "127.0.0.1", 0, app, threaded=True, ssl_context=tls_for("localhost")
-    )
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving_https(app, tls_for("localhost")) as port:
         with app.app_context():
             engine = Protekt().engine
             app.extensions["example_users"].add("ada", "a@example.com", "Ada", PASSWORD)
         created = engine.endpoints.create(
-            url=f"https://localhost:{server.server_port}/hooks",
+            url=f"https://localhost:{port}/hooks",
             events=[LOGIN],
             auth=protekt.SharedSecret(app.config["WEBHOOK_SECRET"]),
         )
@@ -368,10 +355,6 @@ def test_web_processes_only_emit_and_the_worker_command_delivers(
         finally:
             worker.send_signal(signal.SIGTERM)
             _, errors = worker.communicate(timeout=20)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
     assert pending == DeliveryStatus.PENDING
     assert delivery.status == DeliveryStatus.SUCCEEDED
