@@ -301,6 +301,7 @@ TEST_F(DeliveryQueue, LeasesEachEndpointsDueDeliveriesUpToItsRoom) {
   for (const delivery& d : taken) {
     EXPECT_EQ(d.status, delivery_status::in_flight);
     EXPECT_EQ(d.lease_until_ms, kT0 + 10 + kLease);
+    ASSERT_TRUE(d.endpoint == full || d.endpoint == roomy);
     (d.endpoint == full ? to_full : to_roomy).push_back(d.event);
   }
   EXPECT_EQ(to_full, (std::vector<id128>{first, second}));  // earliest first

@@ -149,6 +149,33 @@ def test_post_adds_host_user_agent_content_type_and_content_length(
     assert request.header("content-length") == [str(len(BODY))]
 
 
+def test_a_given_field_replaces_the_built_in_one_but_not_the_length(
+    receiver: Receiver,
+) -> None:
+    post(
+        f"http://127.0.0.1:{receiver.port}/",
+        headers=[("Content-Type", "text/plain"), ("Content-Length", "1")],
+    )
+
+    (request,) = receiver.received
+    assert request.header("content-type") == ["text/plain"]
+    assert request.header("content-length") == [str(len(BODY))]
+    assert request.body == BODY
+
+
+@pytest.mark.parametrize(
+    "field", [("x-note", "a\r\nx-injected: 1"), ("x-bad\r\nname", "v")]
+)
+def test_a_field_with_a_line_break_is_refused_before_sending(
+    receiver: Receiver, field: tuple[str, str]
+) -> None:
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", headers=[field])
+
+    assert (outcome.only.status, outcome.only.error_class) == (0, "internal")
+    assert "line break" in outcome.only.error
+    assert receiver.connections == 0
+
+
 def test_an_empty_target_is_sent_as_the_root_path(receiver: Receiver) -> None:
     post(f"http://127.0.0.1:{receiver.port}")
 

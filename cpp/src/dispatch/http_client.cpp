@@ -3,6 +3,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
+#include <optional>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -43,6 +47,46 @@ std::string host_header(const origin& where) {
   const std::uint16_t default_port = where.tls ? 443 : 80;
   if (where.port != default_port) host += ":" + std::to_string(where.port);
   return host;
+}
+
+bool same_name(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
+
+// The request as it goes on the wire: request line, header fields and body in one
+// buffer, so that it leaves in one write. A field of request.headers replaces the
+// built-in one of the same name; Content-Length is always the body's. Field values
+// were checked when the endpoint was stored; a line break is refused here all the
+// same, since it would end the header early.
+std::optional<std::string> wire_request(const http_request& request,
+                                        std::string_view user_agent) {
+  const auto custom = [&](std::string_view name) {
+    return std::any_of(request.headers.begin(), request.headers.end(),
+                       [&](const auto& field) { return same_name(field.first, name); });
+  };
+  std::string out;
+  out.reserve(256 + request.target.size() + request.body.size());
+  bool clean = true;
+  const auto field = [&](std::string_view name, std::string_view value) {
+    clean = clean && value.find_first_of("\r\n") == std::string_view::npos &&
+            name.find_first_of("\r\n: ") == std::string_view::npos;
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+
+  out.append("POST ").append(request.target).append(" HTTP/1.1\r\n");
+  if (!custom("host")) field("Host", host_header(request.where));
+  if (!custom("user-agent")) field("User-Agent", user_agent);
+  if (!custom("content-type")) field("Content-Type", request.content_type);
+  for (const auto& [name, value] : request.headers) {
+    if (same_name(name, "content-length") || same_name(name, "transfer-encoding")) {
+      continue;
+    }
+    field(name, value);
+  }
+  field("Content-Length", std::to_string(request.body.size()));
+  out.append("\r\n").append(request.body);
+  if (!clean) return std::nullopt;
+  return out;
 }
 
 // Names the kind of failure behind an error code, for the attempt log.
@@ -272,14 +316,11 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
   const auto start = std::chrono::steady_clock::now();
   http_response result;
 
-  http::request<http::string_body> message{http::verb::post, request.target, 11};
-  message.set(http::field::host, host_header(request.where));
-  message.set(http::field::user_agent, options_.user_agent);
-  message.set(http::field::content_type, request.content_type);
-  for (const auto& [name, value] : request.headers) message.set(name, value);
-  message.keep_alive(true);
-  message.body() = request.body;
-  message.prepare_payload();
+  const std::optional<std::string> wire = wire_request(request, options_.user_agent);
+  if (!wire) {
+    fail(result, "internal", "a header field of the request holds a line break");
+    co_return result;
+  }
 
   // A reused connection the peer closed meanwhile fails at once; one new connection
   // is then tried. A new connection's failure is final.
@@ -292,8 +333,9 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
     }
     c->tcp().expires_after(request.timeout);
 
-    auto [wec, written] = co_await c->with_stream(
-        [&](auto& s) { return http::async_write(s, message, use_nothrow); });
+    auto [wec, written] = co_await c->with_stream([&](auto& s) {
+      return asio::async_write(s, asio::buffer(*wire), use_nothrow);
+    });
     if (wec) {
       if (reused && stale(wec)) continue;
       fail(result, error_class_of(wec), "sending the request failed: " + wec.message());
