@@ -11,6 +11,7 @@ shows a retry and the dead-letter queue. Run it through ``examples/demo.sh``.
 from __future__ import annotations
 
 import http.server
+import logging
 import ssl
 import tempfile
 import threading
@@ -139,6 +140,8 @@ def show(
 
 
 def main() -> None:
+    # The engine's own log (docs/logging.md): its warnings show between the steps.
+    logging.basicConfig(format="  log, %(levelname)s: %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="protekt-demo-"))
     receiver, ca_file = start_receiver(workdir)
     print(f"HTTPS receiver at {receiver.base_url}, certificate from a CA made just now")
