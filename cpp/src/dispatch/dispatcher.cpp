@@ -30,6 +30,15 @@ std::int64_t now_ms() {
   return unix_now_ms();
 }
 
+// A leased delivery back in the queue, pending and due at due_ms.
+outcome_record put_back(const delivery& d, std::int64_t due_ms) {
+  delivery back = d;
+  back.status = delivery_status::pending;
+  back.due_ms = due_ms;
+  back.lease_until_ms = 0;
+  return {back, std::nullopt, {}};
+}
+
 // What an attempt came to, for the log: "HTTP 500" or the error class and text.
 std::string attempt_summary(const attempt& a) {
   if (a.error_class.empty()) return "HTTP " + std::to_string(a.status);
@@ -177,7 +186,7 @@ void dispatcher::stop() {
     }
     changed_.wait_for(lock, options_.stop_grace, [this] { return in_flight_ == 0; });
   }
-  for (const delivery& d : waiting) release(d, now_ms());
+  release(waiting, now_ms());
 
   work_.reset();
   io_.stop();
@@ -186,12 +195,14 @@ void dispatcher::stop() {
   outcomes_.flush();
 
   // Requests cut short: their deliveries are due again now, for whoever dispatches.
-  for (const auto& [key, d] : active_) release(d, now_ms());
+  std::vector<delivery> cut;
+  for (const auto& [key, d] : active_) cut.push_back(d);
+  active_.clear();
+  release(cut, now_ms());
   log(log_level::info, [&] {
-    return "dispatcher stopped; " + std::to_string(waiting.size() + active_.size()) +
+    return "dispatcher stopped; " + std::to_string(waiting.size() + cut.size()) +
            " deliveries released for a later dispatcher";
   });
-  active_.clear();
 }
 
 void dispatcher::run_scheduler() {
@@ -345,11 +356,8 @@ std::optional<outcome_record> dispatcher::route(
   endpoint_state& state = endpoints_[d.endpoint];
   const bool paused = config->status != endpoint_status::active;
   if (paused || state.waiting.size() + state.in_flight >= endpoint_capacity()) {
-    delivery back = d;
-    back.status = delivery_status::pending;
-    back.due_ms = now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs);
-    back.lease_until_ms = 0;
-    return outcome_record{back, std::nullopt, {}};
+    return put_back(d,
+                    now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs));
   }
   state.waiting.push_back({d, std::move(body)});
   pump(state);
@@ -555,15 +563,13 @@ std::size_t dispatcher::endpoint_capacity() const {
   return (kWaitingPerSlot + 1) * options_.endpoint_concurrency;
 }
 
-void dispatcher::release(const delivery& d, std::int64_t due_ms) {
-  delivery back = d;
-  back.status = delivery_status::pending;
-  back.due_ms = due_ms;
-  back.lease_until_ms = 0;
+void dispatcher::release(const std::vector<delivery>& deliveries, std::int64_t due_ms) {
+  std::vector<outcome_record> back;
+  for (const delivery& d : deliveries) back.push_back(put_back(d, due_ms));
   try {
-    store_.record_outcome(back, std::nullopt);
+    if (!back.empty()) store_.record_outcomes(back);
   } catch (const error&) {
-    // Left leased: it comes back when the lease ends.
+    // Left leased: they come back when their leases end.
   }
 }
 

@@ -85,7 +85,8 @@ class dispatcher {
   void finished(const delivery& d);
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
-  void release(const delivery& d, std::int64_t due_ms);
+  // Puts leased deliveries back in the queue, due at due_ms, in one transaction.
+  void release(const std::vector<delivery>& deliveries, std::int64_t due_ms);
   // Queues the outcome of an attempt for the outcome writer; a delivery that failed
   // for good goes into its endpoint's notice in the same transaction.
   void record(const delivery& next, attempt a, std::shared_ptr<const endpoint> config,
