@@ -84,26 +84,38 @@ void log_outcome(const delivery& next, const attempt& a) {
 // The headers that authenticate a delivery: Standard Webhooks signatures by every
 // secret still valid (the current one first), or the API token.
 void add_auth_headers(http_request& request, const endpoint& config,
-                      const std::string& id, std::int64_t now) {
+                      const std::string& id, std::int64_t now, const signer* keys) {
   if (const auto* token = std::get_if<api_token_auth>(&config.auth)) {
     request.headers.emplace_back(token->header, token->value);
     return;
-  }
-  std::vector<signing_key> keys;
-  for (const endpoint_secret& s : std::get<shared_secret_auth>(config.auth).secrets) {
-    if (!s.expires_ms || *s.expires_ms > now) {
-      keys.emplace_back(hmac_key::parse(s.secret));
-    }
   }
   const std::int64_t timestamp = now / 1000;
   request.headers.emplace_back(std::string(kIdHeader), id);
   request.headers.emplace_back(std::string(kTimestampHeader),
                                std::to_string(timestamp));
-  request.headers.emplace_back(std::string(kSignatureHeader),
-                               signer(keys).sign(id, timestamp, request.body));
+  const auto sign = [&](const signer& s) {
+    return s.sign(id, timestamp, request.body);
+  };
+  request.headers.emplace_back(
+      std::string(kSignatureHeader),
+      keys ? sign(*keys) : sign(*signer_for(config, now).keys));
 }
 
 }  // namespace
+
+endpoint_signer signer_for(const endpoint& config, std::int64_t now_ms) {
+  endpoint_signer result;
+  const auto* shared = std::get_if<shared_secret_auth>(&config.auth);
+  if (shared == nullptr) return result;
+  std::vector<signing_key> keys;
+  for (const endpoint_secret& s : shared->secrets) {
+    if (s.expires_ms && *s.expires_ms <= now_ms) continue;
+    keys.emplace_back(hmac_key::parse(s.secret));
+    if (s.expires_ms) result.until_ms = std::min(result.until_ms, *s.expires_ms);
+  }
+  result.keys = std::make_shared<const signer>(keys);
+  return result;
+}
 
 client_options client_settings(const dispatcher_options& o) {
   client_options c;
@@ -116,7 +128,8 @@ client_options client_settings(const dispatcher_options& o) {
 }
 
 http_request delivery_request(const endpoint& config, const std::string& message_id,
-                              std::string body, std::int64_t now_ms) {
+                              std::string body, std::int64_t now_ms,
+                              const signer* keys) {
   auto [where, target] = split_url(config.url);
   http_request request;
   request.where = std::move(where);
@@ -127,7 +140,7 @@ http_request delivery_request(const endpoint& config, const std::string& message
                              : "application/json";
   request.body = std::move(body);
   request.timeout = config.timeout;
-  add_auth_headers(request, config, message_id, now_ms);
+  add_auth_headers(request, config, message_id, now_ms, keys);
   return request;
 }
 
@@ -372,14 +385,31 @@ void dispatcher::pump(endpoint_state& state) {
     ++state.in_flight;
     ++in_flight_;
     active_[{next.d.event, next.d.endpoint}] = next.d;
-    asio::co_spawn(*state.strand, deliver(next.d, std::move(next.body), state.config),
-                   asio::detached);
+
+    // Keys are parsed and keyed once per endpoint configuration, and again when a
+    // secret in rotation expires.
+    const std::int64_t now = now_ms();
+    if (state.signing_for != state.config.get() || now >= state.signing.until_ms) {
+      try {
+        state.signing = signer_for(*state.config, now);
+      } catch (const error&) {
+        // A stored secret that does not parse: the request tries again, and its
+        // attempt records why it failed.
+        state.signing = {nullptr, now};
+      }
+      state.signing_for = state.config.get();
+    }
+    asio::co_spawn(
+        *state.strand,
+        deliver(next.d, std::move(next.body), state.config, state.signing.keys),
+        asio::detached);
   }
 }
 
 asio::awaitable<void> dispatcher::deliver(delivery d,
                                           std::shared_ptr<const std::string> body,
-                                          std::shared_ptr<const endpoint> config) {
+                                          std::shared_ptr<const endpoint> config,
+                                          std::shared_ptr<const signer> keys) {
   const std::int64_t started = now_ms();
   http_response response;
   try {
@@ -392,8 +422,8 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
       co_return;
     }
 
-    response = co_await client_.send(
-        delivery_request(*config, d.event.to_string(kEventPrefix), *body, started));
+    response = co_await client_.send(delivery_request(
+        *config, d.event.to_string(kEventPrefix), *body, started, keys.get()));
   } catch (const std::exception& e) {
     response.error_class = "internal";
     response.error = e.what();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "dispatch/notifier.hpp"
 #include "dispatch/outcome_writer.hpp"
 #include "protekt/dispatcher.hpp"
+#include "protekt/signing.hpp"
 #include "protekt/store.hpp"
 
 namespace protekt::dispatch {
@@ -29,7 +31,18 @@ namespace protekt::dispatch {
 // API token header. message_id goes into webhook-id.
 // THROWS validation_error for a URL that cannot be delivered to.
 http_request delivery_request(const endpoint& config, const std::string& message_id,
-                              std::string body, std::int64_t now_ms);
+                              std::string body, std::int64_t now_ms,
+                              const signer* keys = nullptr);
+
+// An endpoint's Standard Webhooks signer for the secrets valid at a moment, and until
+// when it holds (the first expiry of a secret in rotation). keys is null for an
+// API-token endpoint.
+struct endpoint_signer {
+  std::shared_ptr<const signer> keys;
+  std::int64_t until_ms = std::numeric_limits<std::int64_t>::max();
+};
+// THROWS validation_error for a stored secret that does not parse.
+endpoint_signer signer_for(const endpoint& config, std::int64_t now_ms);
 
 // The HTTP client settings of a dispatcher's options.
 client_options client_settings(const dispatcher_options& options);
@@ -66,6 +79,8 @@ class dispatcher {
     std::shared_ptr<boost::asio::strand<boost::asio::io_context::executor_type>> strand;
     std::deque<queued> waiting;
     std::size_t in_flight = 0;
+    endpoint_signer signing;                // for the configuration signing_for
+    const endpoint* signing_for = nullptr;  // compared only, never dereferenced
   };
 
   void run_scheduler();
@@ -81,7 +96,8 @@ class dispatcher {
   void pump(endpoint_state& state);  // REQUIRES: mutex_ held
   boost::asio::awaitable<void> deliver(delivery d,
                                        std::shared_ptr<const std::string> body,
-                                       std::shared_ptr<const endpoint> config);
+                                       std::shared_ptr<const endpoint> config,
+                                       std::shared_ptr<const signer> keys);
   void finished(const delivery& d);
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
