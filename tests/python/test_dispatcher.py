@@ -280,6 +280,29 @@ def test_a_secret_whose_grace_has_ended_no_longer_signs(
         receiver_of(old).verify(request.body, request.headers)
 
 
+def test_an_old_secret_stops_signing_when_its_grace_ends_between_deliveries(
+    engine: protekt.Engine,
+    receiver: ScriptedReceiver,
+    subscribe: Subscriber,
+    dispatch: Callable[..., None],
+) -> None:
+    old = subscribe(receiver.url())
+    new = engine.endpoints.rotate_secret(old.id, grace=1.5)
+    dispatch()
+
+    during = engine.emit(LOGIN, user={"id": "u_1"})
+    finished_deliveries(engine, during.id)
+    time.sleep(1.6)
+    after = engine.emit(LOGIN, user={"id": "u_2"})
+    finished_deliveries(engine, after.id)
+
+    first, second = receiver.received
+    assert receiver_of(old).verify(first.body, first.headers)
+    assert receiver_of(new).verify(second.body, second.headers)
+    with pytest.raises(protekt.NoMatchingSignatureError):
+        receiver_of(old).verify(second.body, second.headers)
+
+
 def test_an_https_endpoint_is_delivered_to_with_the_authority_in_the_ca_file(
     engine: protekt.Engine,
     serve: Callable[..., Any],
