@@ -577,7 +577,7 @@ void dispatcher::finished(const delivery& d) {
       // A lease left deliveries behind for lack of room: take more once this
       // endpoint has room for a batch of them, not one at a time.
       if (starved_ && !woken_ &&
-          2 * (state.waiting.size() + state.in_flight) <= endpoint_capacity()) {
+          4 * (state.waiting.size() + state.in_flight) <= endpoint_capacity()) {
         woken_ = true;
         wake = true;
       }
