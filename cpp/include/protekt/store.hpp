@@ -219,18 +219,14 @@ class store {
   // Moves on with every endpoint change, in any process sharing the store.
   virtual std::uint64_t config_version() = 0;
 
-  // Takes up to limit deliveries due by now_ms for one dispatcher: each becomes
-  // in_flight until now_ms + lease_ms, and its place in the due index moves to that
-  // time, so that the deliveries of a dispatcher that dies are taken again when their
-  // lease ends (delivery is at least once). Earliest first.
-  virtual std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
-                                      std::size_t limit) = 0;
-
   // How many due deliveries a lease may take for an endpoint.
   using room_fn = std::function<std::size_t(const id128& endpoint)>;
-  // As lease, endpoint by endpoint: each endpoint's due deliveries, earliest first,
-  // up to room(endpoint) of them and limit in all. A busy endpoint's backlog stays
-  // where it is, and never stands in the way of another endpoint's deliveries.
+  // Takes due deliveries for one dispatcher, endpoint by endpoint: each endpoint's
+  // due by now_ms, earliest first, up to room(endpoint) of them and limit in all.
+  // Each becomes in_flight until now_ms + lease_ms, and its place in the due indexes
+  // moves to that time, so that the deliveries of a dispatcher that dies are taken
+  // again when their lease ends (delivery is at least once). A busy endpoint's
+  // backlog stays where it is, and never stands in the way of another endpoint's.
   // With bodies, also reads each delivery's body (as body_of) in the same
   // transaction, in step with the deliveries.
   virtual std::vector<delivery> lease_by_endpoint(

@@ -201,26 +201,6 @@ class lmdb_store final : public store {
     return config_version(txn);
   }
 
-  std::vector<delivery> lease(std::int64_t now_ms, std::int64_t lease_ms,
-                              std::size_t limit) override {
-    std::vector<delivery> taken;
-    env_.run_write([&](transaction& txn) {
-      taken.clear();
-
-      // Collect first: the due index is rewritten below.
-      std::vector<std::string> keys;
-      {
-        cursor c(txn, due_);
-        for (auto e = c.first(); e && keys.size() < limit; e = c.next()) {
-          if (static_cast<std::int64_t>(storage::reader(e->key).u64()) > now_ms) break;
-          keys.emplace_back(e->key);
-        }
-      }
-      take_leases(txn, keys, now_ms + lease_ms, taken);
-    });
-    return taken;
-  }
-
   std::vector<delivery> lease_by_endpoint(
       std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
       const room_fn& room, std::vector<std::optional<std::string>>* bodies) override {
