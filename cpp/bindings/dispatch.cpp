@@ -50,7 +50,7 @@ void register_dispatch(py::module_& m) {
         request.where = std::move(where);
         request.target = std::move(target);
         request.headers = headers;
-        request.body = body;
+        request.body = std::make_shared<const std::string>(body);
         request.timeout = seconds_to_ms(timeout_s);
 
         std::vector<dispatch::http_response> responses;

@@ -393,10 +393,11 @@ void register_engine(py::module_& m) {
           [](engine& e, std::size_t threads, std::size_t concurrency,
              const std::vector<std::string>& allowed_networks,
              const std::string& ca_file, double connect_timeout_s, double stop_grace_s,
-             double lease_s) {
+             double lease_s, std::size_t max_in_flight) {
             dispatcher_options o;
             o.threads = threads;
             o.endpoint_concurrency = concurrency;
+            o.max_in_flight = max_in_flight;
             for (const std::string& n : allowed_networks) {
               o.allowed_networks.push_back(parse_network(n));
             }
@@ -412,7 +413,7 @@ void register_engine(py::module_& m) {
           },
           py::arg("threads"), py::arg("concurrency"), py::arg("allowed_networks"),
           py::arg("ca_file"), py::arg("connect_timeout_s"), py::arg("stop_grace_s"),
-          py::arg("lease_s"))
+          py::arg("lease_s"), py::arg("max_in_flight"))
       .def("stop_dispatcher", &engine::stop_dispatcher,
            py::call_guard<py::gil_scoped_release>())
       .def("dispatching", &engine::dispatching)

@@ -53,6 +53,11 @@ DEFAULT_INITIAL_MAP_SIZE: Final = 64 << 20
 DEFAULT_MAX_MAP_SIZE: Final = 1 << 40
 DEFAULT_DISABLE_FAILING_AFTER: Final = timedelta(days=5)
 DEFAULT_NOTIFICATION_INTERVAL: Final = timedelta(minutes=10)
+# The dispatcher's limits: I/O threads, requests in flight per endpoint (each has a
+# lane of its own), and deliveries held in memory at once.
+MAX_THREADS: Final = 256
+MAX_CONCURRENCY: Final = 1024
+MAX_IN_FLIGHT: Final = 1_000_000
 
 atexit.register(_core._stop_notifier)
 
@@ -725,11 +730,15 @@ class Engine:
         connect_timeout: float | timedelta = 10,
         stop_grace: float | timedelta = 10,
         lease: float | timedelta = 300,
+        max_in_flight: int = 1024,
     ) -> bool:
         """Starts sending due deliveries from this process, on ``threads`` I/O
         threads (one per core by default) with at most ``concurrency`` requests in
         flight per endpoint. Returns False, starting nothing, when another process
         runs the dispatcher for this directory.
+
+        The dispatcher holds at most ``max_in_flight`` deliveries in memory at once,
+        in flight or waiting for their endpoint; the rest wait in the store.
 
         Deliveries reach public addresses only, unless their network is in
         ``allowed_networks`` (for example ``["127.0.0.0/8"]`` in development).
@@ -738,6 +747,9 @@ class Engine:
         again when the lease ends (delivery is at least once), so the lease must
         outlast the longest endpoint timeout.
         """
+        _count(threads, "threads", least=0, most=MAX_THREADS)
+        _count(concurrency, "concurrency", least=1, most=MAX_CONCURRENCY)
+        _count(max_in_flight, "max_in_flight", least=1, most=MAX_IN_FLIGHT)
         return self._native_engine().start_dispatcher(
             threads,
             concurrency,
@@ -746,6 +758,7 @@ class Engine:
             seconds(connect_timeout, "connect_timeout"),
             seconds(stop_grace, "stop_grace"),
             seconds(lease, "lease"),
+            max_in_flight,
         )
 
     def stop_dispatcher(self) -> None:
@@ -895,3 +908,16 @@ def _settings_json(**settings: Any) -> dict[str, Any]:
         key, convert = _SETTINGS[name]
         result[key] = convert(value)
     return result
+
+
+def _count(value: int, name: str, *, least: int, most: int) -> None:
+    """Refuses a setting that is not a whole number from least to most."""
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not least <= value <= most
+    ):
+        raise ValidationError(
+            f"{name} must be a whole number from {least} to {most}, not {value!r}",
+            field=name,
+        )

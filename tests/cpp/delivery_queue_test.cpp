@@ -254,6 +254,51 @@ TEST_F(DeliveryQueue, StoresABatchOfOutcomesAsEachWouldBeStoredAlone) {
   EXPECT_TRUE(store_->attempts_of(ghost.event, ghost.endpoint).empty());
 }
 
+TEST_F(DeliveryQueue, ABatchCountsEveryOutcomeOfOneEndpointInTurn) {
+  emit(kT0);
+  emit(kT0);
+  emit(kT0);
+  const id128 first = endpoints_[0].id;
+  std::vector<delivery> mine;
+  for (const delivery& d : lease(kT0, 10)) {
+    if (d.endpoint == first) mine.push_back(d);
+  }
+  ASSERT_EQ(mine.size(), 3u);
+  const endpoint_counters before = store_->counters_of(first);
+
+  // A success, then two failed attempts: the endpoint is failing since the first of
+  // them, and its last error is the second's.
+  attempt timeout = attempt_at(1, 0);
+  timeout.started_ms = kT0 + 30;
+  delivery retry = mine[2];
+  retry.status = delivery_status::pending;
+  retry.attempts = 1;
+  retry.due_ms = kT0 + 60'000;
+  const std::vector<outcome_record> batch = {
+      {finished(mine[0], delivery_status::succeeded, kT0 + 10), attempt_at(1, 200), {}},
+      {finished(mine[1], delivery_status::failed, kT0 + 20), attempt_at(1, 500), {}},
+      {retry, timeout, {}},
+  };
+  EXPECT_EQ(store_->record_outcomes(batch), (std::vector<bool>{true, true, true}));
+
+  const endpoint_counters after = store_->counters_of(first);
+  EXPECT_EQ(after.attempts - before.attempts, 3u);
+  EXPECT_EQ(after.failed_attempts - before.failed_attempts, 2u);
+  EXPECT_EQ(after.succeeded - before.succeeded, 1u);
+  EXPECT_EQ(after.failed - before.failed, 1u);
+  EXPECT_EQ(after.latency_sum_ms - before.latency_sum_ms, 24u);  // two answered
+
+  const endpoint_health health = store_->health_of(first);
+  EXPECT_EQ(health.last_success_ms, kT0 + 1);
+  EXPECT_EQ(health.failing_since_ms, kT0 + 1);  // the 500's start
+  EXPECT_EQ(health.last_failure_ms, kT0 + 30);
+  EXPECT_EQ(health.last_error_class, "timeout");
+  EXPECT_EQ(health.last_error_status, 0);
+
+  // The other endpoint's records are untouched by this batch.
+  EXPECT_EQ(store_->counters_of(endpoints_[1].id).attempts, 0u);
+}
+
 TEST_F(DeliveryQueue, TheOutcomeWriterStoresEverythingPushedBeforeItsFlush) {
   emit(kT0);
   emit(kT0);

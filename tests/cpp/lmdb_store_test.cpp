@@ -788,6 +788,30 @@ TEST_F(LmdbStoreFault, ReportsATruncatedEventRecordAsAStorageError) {
   EXPECT_TRUE(message_mentions(*e, "damaged"));
 }
 
+TEST_F(LmdbStoreFault, ADeliveryOfATruncatedEventFinishesWithAStorageError) {
+  store_ = open_lmdb_store(options_);
+  const endpoint e = put_endpoint();
+  const emit_request r = request(kT0);
+  append_one(r);
+  const auto taken =
+      store_->lease_by_endpoint(kT0, kHour, 10, [](const id128&) { return 10; });
+  ASSERT_EQ(taken.size(), 1u);
+  store_.reset();
+
+  // Version 2 with a type of 5 bytes, then nothing: the counts are missing.
+  write_raw("events", r.id.raw(), std::string_view("\x02\x05types", 7));
+  store_ = open_lmdb_store(options_);
+  delivery done = taken[0];
+  done.status = delivery_status::succeeded;
+  done.completed_ms = kT0 + 1;
+  const auto error =
+      thrown_by<storage_error>([&] { store_->record_outcome(done, {}); });
+  ASSERT_TRUE(error);
+  EXPECT_TRUE(message_mentions(*error, "damaged"));
+  // Nothing of the failed transaction stayed.
+  EXPECT_EQ(store_->find_delivery(r.id, e.id)->status, delivery_status::in_flight);
+}
+
 // What the child process of the full-disk test found; 0 is success.
 enum disk_full_result : int {
   kDiskFullPassed = 0,

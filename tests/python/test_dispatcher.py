@@ -616,6 +616,77 @@ def test_no_more_requests_than_the_concurrency_reach_one_endpoint_at_once(
     assert receiver.peak == 2
 
 
+def held(engine: protekt.Engine, events: list[protekt.Event]) -> int:
+    """How many deliveries of `events` the dispatcher holds (leased)."""
+    statuses = [d.status for e in events for d in engine.deliveries(e.id)]
+    return statuses.count(DeliveryStatus.IN_FLIGHT)
+
+
+def cpu_seconds_over(seconds: float) -> float:
+    """CPU time this process (every thread) uses while the caller sleeps."""
+    before = time.process_time()
+    time.sleep(seconds)
+    return time.process_time() - before
+
+
+def test_a_slow_endpoint_holds_few_deliveries_and_its_backlog_costs_no_cpu(
+    engine: protekt.Engine,
+    serve: Callable[..., Any],
+    subscribe: Subscriber,
+    dispatch: Callable[..., None],
+) -> None:
+    silent = serve(SilentReceiver())
+    subscribe(f"http://127.0.0.1:{silent.port}/hooks", timeout=10)
+    events = [engine.emit(LOGIN, user={"id": f"u_{n}"}) for n in range(40)]
+    dispatch(concurrency=1)
+    wait_for(lambda: silent.connections == 1, what="the first request")
+
+    # One request in flight and eight waiting for it; the rest stay in the store.
+    wait_for(lambda: held(engine, events) == 9, what="the endpoint's first lease")
+    assert cpu_seconds_over(1.0) < 0.1
+    assert held(engine, events) == 9
+    assert silent.connections == 1
+
+
+def test_at_max_in_flight_the_dispatcher_waits_for_room_without_spinning(
+    engine: protekt.Engine,
+    serve: Callable[..., Any],
+    subscribe: Subscriber,
+    dispatch: Callable[..., None],
+) -> None:
+    silent = serve(SilentReceiver())
+    for n in range(3):
+        subscribe(f"http://127.0.0.1:{silent.port}/hooks/{n}", timeout=10)
+    events = [engine.emit(LOGIN, user={"id": f"u_{n}"}) for n in range(10)]
+    dispatch(concurrency=2, max_in_flight=4)
+
+    wait_for(lambda: held(engine, events) == 4, what="a lease up to max_in_flight")
+    assert cpu_seconds_over(1.0) < 0.1
+    assert held(engine, events) == 4
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("concurrency", 0),
+        ("concurrency", 1025),
+        ("concurrency", True),
+        ("max_in_flight", 0),
+        ("threads", -1),
+        ("threads", 2.5),
+    ],
+)
+def test_dispatcher_limits_out_of_range_are_refused_by_name(
+    engine: protekt.Engine, option: str, value: object
+) -> None:
+    with pytest.raises(protekt.ValidationError) as refused:
+        engine.start_dispatcher(**{option: value})
+
+    assert refused.value.field == option
+    assert option in str(refused.value)
+    assert not engine.dispatching
+
+
 def test_two_endpoints_at_one_origin_both_get_every_event(
     engine: protekt.Engine,
     receiver: ScriptedReceiver,

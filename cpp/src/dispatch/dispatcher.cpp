@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <set>
 
 #include "common/json_text.hpp"
 #include "protekt/error.hpp"
@@ -17,10 +18,16 @@ namespace asio = boost::asio;
 
 constexpr std::string_view kUserAgent = "Protekt-Webhooks/" PROTEKT_VERSION;
 
-// An endpoint has at most this many deliveries waiting in memory per request it may
-// have in flight; a lease leaves the rest of its due deliveries in the queue, so a
-// slow endpoint holds no lease others need.
-constexpr std::size_t kWaitingPerSlot = 8;
+// An endpoint holds, waiting in memory and in flight, what it gets through in
+// kBufferMs at the rate it has been answering lately: a fast endpoint never runs dry
+// while the next lease commits, and a slow one holds no lease others need. That is
+// at least kMinWaitingPerSlot and at most kMaxWaitingPerSlot waiting per request it
+// may have in flight; a lease leaves the rest of its due deliveries in the queue.
+constexpr std::size_t kMinWaitingPerSlot = 8;
+constexpr std::size_t kMaxWaitingPerSlot = 128;
+constexpr double kBufferMs = 50;
+// The answer rate is measured over at least this long, and smoothed.
+constexpr std::int64_t kRateSampleMs = 10;
 constexpr std::int64_t kDeferMs = 1000;
 // While due deliveries wait for room at their endpoint, the scheduler looks again
 // this often for others that came due meanwhile (and when room frees up).
@@ -28,6 +35,24 @@ constexpr std::int64_t kStarvedRecheckMs = 100;
 
 std::int64_t now_ms() {
   return unix_now_ms();
+}
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One I/O context per thread the options ask for (one per core by default).
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(
+    const dispatcher_options& options) {
+  std::size_t threads = options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (std::size_t i = 0; i < threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+  }
+  return contexts;
 }
 
 // A leased delivery back in the queue, pending and due at due_ms.
@@ -94,7 +119,8 @@ void add_auth_headers(http_request& request, const endpoint& config,
   request.headers.emplace_back(std::string(kTimestampHeader),
                                std::to_string(timestamp));
   const auto sign = [&](const signer& s) {
-    return s.sign(id, timestamp, request.body);
+    return s.sign(id, timestamp,
+                  request.body ? std::string_view(*request.body) : std::string_view());
   };
   request.headers.emplace_back(
       std::string(kSignatureHeader),
@@ -128,13 +154,17 @@ client_options client_settings(const dispatcher_options& o) {
 }
 
 http_request delivery_request(const endpoint& config, const std::string& message_id,
-                              std::string body, std::int64_t now_ms,
-                              const signer* keys) {
-  auto [where, target] = split_url(config.url);
+                              std::shared_ptr<const std::string> body,
+                              std::int64_t now_ms, const signer* keys,
+                              const std::pair<origin, std::string>* url) {
   http_request request;
-  request.where = std::move(where);
+  if (url != nullptr) {
+    request.where = url->first;
+    request.target = url->second;
+  } else {
+    std::tie(request.where, request.target) = split_url(config.url);
+  }
   request.where.ca_pem = config.ca_bundle;
-  request.target = std::move(target);
   request.content_type = config.payload.format == payload_format::form
                              ? "application/x-www-form-urlencoded"
                              : "application/json";
@@ -148,21 +178,18 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
     : store_(s),
       options_(std::move(options)),
       disable_(std::move(disable)),
-      work_(
-          std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
-              io_.get_executor())),
+      contexts_(make_contexts(options_)),
       client_(client_settings(options_)),
       notifier_(s, options_.notifications, client_settings(options_)),
       outcomes_(s) {
-  std::size_t threads = options_.threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (std::size_t i = 0; i < threads; ++i) {
-    io_threads_.emplace_back([this] { io_.run(); });
+  for (const auto& context : contexts_) {
+    work_.push_back(asio::make_work_guard(*context));
+    io_threads_.emplace_back([&io = *context] { io.run(); });
   }
   scheduler_ = std::thread([this] { run_scheduler(); });
   log(log_level::info, [&] {
-    return "dispatcher started: " + std::to_string(threads) + " I/O threads, " +
-           std::to_string(options_.endpoint_concurrency) +
+    return "dispatcher started: " + std::to_string(contexts_.size()) +
+           " I/O threads, " + std::to_string(options_.endpoint_concurrency) +
            " requests in flight per endpoint at most";
   });
 }
@@ -196,13 +223,14 @@ void dispatcher::stop() {
     for (auto& [id, state] : endpoints_) {
       for (const queued& q : state.waiting) waiting.push_back(q.d);
       state.waiting.clear();
+      waiting_ = 0;
     }
     changed_.wait_for(lock, options_.stop_grace, [this] { return in_flight_ == 0; });
   }
   release(waiting, now_ms());
 
-  work_.reset();
-  io_.stop();
+  work_.clear();
+  for (const auto& context : contexts_) context->stop();
   for (std::thread& t : io_threads_) t.join();
   io_threads_.clear();
   outcomes_.flush();
@@ -226,12 +254,20 @@ void dispatcher::run_scheduler() {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      std::size_t held = in_flight_;
-      for (const auto& [id, state] : endpoints_) {
-        held += state.waiting.size();
+      const std::size_t held = in_flight_ + waiting_;
+      const std::int64_t now = steady_ms();
+      for (auto& [id, state] : endpoints_) {
+        if (now - state.sampled_ms >= kRateSampleMs) {
+          const double rate = static_cast<double>(state.answered - state.sampled) /
+                              static_cast<double>(now - state.sampled_ms);
+          state.rate = state.sampled_ms == 0 ? 0 : (state.rate + rate) / 2;
+          state.sampled = state.answered;
+          state.sampled_ms = now;
+        }
         if (!state.config || state.config->status != endpoint_status::active) continue;
         const std::size_t load = state.waiting.size() + state.in_flight;
-        room[id] = endpoint_capacity() > load ? endpoint_capacity() - load : 0;
+        const std::size_t capacity = capacity_of(state);
+        room[id] = capacity > load ? capacity - load : 0;
       }
       free = options_.max_in_flight > held ? options_.max_in_flight - held : 0;
     }
@@ -242,12 +278,13 @@ void dispatcher::run_scheduler() {
     std::map<id128, std::size_t> offered;  // room left at each active endpoint asked
     const auto room_at = [&](const id128& endpoint) {
       const auto it = room.find(endpoint);
-      if (it == room.end()) return endpoint_capacity();
+      if (it == room.end()) return least_capacity();
       offered[endpoint] = it->second;
       return it->second;
     };
     try {
       std::vector<outcome_record> put_back;
+      std::set<id128> routed;  // endpoints with deliveries queued by this lease
       std::vector<std::optional<std::string>> bodies;
       if (free > 0) {
         const std::vector<delivery> taken = store_.lease_by_endpoint(
@@ -257,8 +294,11 @@ void dispatcher::run_scheduler() {
           auto body = bodies[i]
                           ? std::make_shared<const std::string>(std::move(*bodies[i]))
                           : nullptr;
-          if (auto back = route(d, std::move(body)))
+          if (auto back = route(d, std::move(body))) {
             put_back.push_back(std::move(*back));
+          } else {
+            routed.insert(d.endpoint);
+          }
           if (const auto it = offered.find(d.endpoint); it != offered.end()) {
             --it->second;
           }
@@ -266,6 +306,12 @@ void dispatcher::run_scheduler() {
         }
       }
       if (!put_back.empty()) store_.record_outcomes(put_back);
+      std::vector<launch> launches;
+      {
+        std::lock_guard lock(mutex_);
+        for (const id128& endpoint : routed) pump(state_of(endpoint), launches);
+      }
+      start(launches);
     } catch (const error& e) {
       // The store failed (disk, permissions); try again after a pause.
       log(log_level::error,
@@ -274,16 +320,17 @@ void dispatcher::run_scheduler() {
 
     // An endpoint that took all the room it had may have more due: it is served
     // again once it has room for a batch, not one delivery at a time.
+    // The same holds for the dispatcher as a whole once max_in_flight binds.
     const bool starved = std::any_of(offered.begin(), offered.end(),
                                      [](const auto& o) { return o.second == 0; });
+    const bool full = leased == free;
 
-    // Sleep until the next due time, a wake-up, room at a full endpoint, or
-    // idle_wait. Due deliveries left for lack of room are not a reason to wake.
+    // Sleep until the next due time, a wake-up, room at a full endpoint (or in the
+    // dispatcher), or idle_wait. Due deliveries left for lack of room are not a
+    // reason to wake.
     std::int64_t wait_ms = options_.idle_wait.count();
-    if (starved) {
+    if (starved || full) {
       wait_ms = std::min(wait_ms, kStarvedRecheckMs);
-    } else if (leased == free && free > 0) {
-      wait_ms = 0;
     } else {
       try {
         if (const auto next = store_.next_due_ms()) {
@@ -294,6 +341,7 @@ void dispatcher::run_scheduler() {
     }
     std::unique_lock lock(mutex_);
     starved_ = starved;
+    full_ = full;
     changed_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                       [this] { return stopping_ || woken_; });
     woken_ = false;
@@ -319,14 +367,23 @@ void dispatcher::refresh_endpoints() {
     const auto it = fresh.find(id);
     state.config = it == fresh.end() ? nullptr : it->second;
   }
-  for (auto& [id, config] : fresh) {
-    auto& state = endpoints_[id];
-    state.config = config;
-    if (!state.strand) {
-      state.strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
-          asio::make_strand(io_));
+  for (auto& [id, config] : fresh) state_of(id).config = config;
+}
+
+dispatcher::endpoint_state& dispatcher::state_of(const id128& id) {
+  endpoint_state& state = endpoints_[id];
+  if (state.lanes.empty()) {
+    const std::size_t n = std::max<std::size_t>(1, options_.endpoint_concurrency);
+    // Endpoints start on different threads, so that endpoints with one lane each
+    // spread over them too.
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t at = (next_context_ + i) % contexts_.size();
+      state.lanes.push_back(contexts_[at]->get_executor());
     }
+    next_context_ = (next_context_ + 1) % contexts_.size();
+    state.lane_busy.assign(n, false);
   }
+  return state;
 }
 
 std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
@@ -345,12 +402,7 @@ std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
   std::shared_ptr<const endpoint> fresh =
       stored ? std::make_shared<const endpoint>(std::move(*stored)) : nullptr;
   std::lock_guard lock(mutex_);
-  endpoint_state& state = endpoints_[id];
-  state.config = fresh;
-  if (!state.strand) {
-    state.strand = std::make_shared<asio::strand<asio::io_context::executor_type>>(
-        asio::make_strand(io_));
-  }
+  state_of(id).config = fresh;
   return fresh;
 }
 
@@ -366,28 +418,34 @@ std::optional<outcome_record> dispatcher::route(
     return outcome_record{cancelled, std::nullopt, {}};
   }
   std::lock_guard lock(mutex_);
-  endpoint_state& state = endpoints_[d.endpoint];
+  endpoint_state& state = state_of(d.endpoint);
   const bool paused = config->status != endpoint_status::active;
-  if (paused || state.waiting.size() + state.in_flight >= endpoint_capacity()) {
+  if (paused || state.waiting.size() + state.in_flight >= capacity_of(state)) {
     return put_back(d,
                     now_ms() + (paused ? options_.paused_recheck.count() : kDeferMs));
   }
   state.waiting.push_back({d, std::move(body)});
-  pump(state);
+  ++waiting_;
   return std::nullopt;
 }
 
-void dispatcher::pump(endpoint_state& state) {
+void dispatcher::pump(endpoint_state& state, std::vector<launch>& out) {
   while (!stopping_ && state.in_flight < options_.endpoint_concurrency &&
          !state.waiting.empty()) {
+    const auto free_lane =
+        std::find(state.lane_busy.begin(), state.lane_busy.end(), false);
+    if (free_lane == state.lane_busy.end()) break;
+    *free_lane = true;
+    const auto lane = static_cast<std::size_t>(free_lane - state.lane_busy.begin());
     queued next = std::move(state.waiting.front());
     state.waiting.pop_front();
+    --waiting_;
     ++state.in_flight;
     ++in_flight_;
     active_[{next.d.event, next.d.endpoint}] = next.d;
 
-    // Keys are parsed and keyed once per endpoint configuration, and again when a
-    // secret in rotation expires.
+    // Keys are parsed and keyed, and the URL split, once per endpoint
+    // configuration; the keys again when a secret in rotation expires.
     const std::int64_t now = now_ms();
     if (state.signing_for != state.config.get() || now >= state.signing.until_ms) {
       try {
@@ -397,19 +455,34 @@ void dispatcher::pump(endpoint_state& state) {
         // attempt records why it failed.
         state.signing = {nullptr, now};
       }
+      try {
+        state.url = std::make_shared<const std::pair<origin, std::string>>(
+            split_url(state.config->url));
+      } catch (const error&) {
+        state.url = nullptr;  // the request fails, and its attempt says why
+      }
       state.signing_for = state.config.get();
     }
-    asio::co_spawn(
-        *state.strand,
-        deliver(next.d, std::move(next.body), state.config, state.signing.keys),
-        asio::detached);
+    out.push_back({state.lanes[lane], lane, std::move(next), state.config,
+                   state.signing.keys, state.url});
   }
 }
 
-asio::awaitable<void> dispatcher::deliver(delivery d,
-                                          std::shared_ptr<const std::string> body,
-                                          std::shared_ptr<const endpoint> config,
-                                          std::shared_ptr<const signer> keys) {
+void dispatcher::start(std::vector<launch>& launches) {
+  for (launch& l : launches) {
+    asio::co_spawn(
+        l.lane_executor,
+        deliver(std::move(l.next.d), std::move(l.next.body), std::move(l.config),
+                std::move(l.keys), std::move(l.url), l.lane),
+        asio::detached);
+  }
+  launches.clear();
+}
+
+asio::awaitable<void> dispatcher::deliver(
+    delivery d, std::shared_ptr<const std::string> body,
+    std::shared_ptr<const endpoint> config, std::shared_ptr<const signer> keys,
+    std::shared_ptr<const std::pair<origin, std::string>> url, std::size_t lane) {
   const std::int64_t started = now_ms();
   http_response response;
   try {
@@ -418,12 +491,13 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
       cancelled.status = delivery_status::cancelled;
       cancelled.completed_ms = started;
       outcomes_.push({cancelled, std::nullopt, {}});
-      finished(d);
+      finished(d, lane);
       co_return;
     }
 
-    response = co_await client_.send(delivery_request(
-        *config, d.event.to_string(kEventPrefix), *body, started, keys.get()));
+    response =
+        co_await client_.send(delivery_request(*config, d.event.to_string(kEventPrefix),
+                                               body, started, keys.get(), url.get()));
   } catch (const std::exception& e) {
     response.error_class = "internal";
     response.error = e.what();
@@ -445,7 +519,7 @@ asio::awaitable<void> dispatcher::deliver(delivery d,
   } catch (const error&) {
     // Not stored: the lease runs out and the delivery is made again (at least once).
   }
-  finished(d);
+  finished(d, lane);
 }
 
 void dispatcher::record(const delivery& next, attempt a,
@@ -562,8 +636,9 @@ delivery dispatcher::decide(const delivery& d, const endpoint& config,
   return next;
 }
 
-void dispatcher::finished(const delivery& d) {
+void dispatcher::finished(const delivery& d, std::size_t lane) {
   bool wake = false;
+  std::vector<launch> next;
   {
     std::lock_guard lock(mutex_);
     active_.erase({d.event, d.endpoint});
@@ -572,25 +647,39 @@ void dispatcher::finished(const delivery& d) {
     if (it != endpoints_.end()) {
       endpoint_state& state = it->second;
       --state.in_flight;
-      pump(state);
+      ++state.answered;
+      state.lane_busy[lane] = false;
+      pump(state, next);
 
       // A lease left deliveries behind for lack of room: take more once this
       // endpoint has room for a batch of them, not one at a time.
       if (starved_ && !woken_ &&
-          4 * (state.waiting.size() + state.in_flight) <= endpoint_capacity()) {
+          4 * (state.waiting.size() + state.in_flight) <= capacity_of(state)) {
         woken_ = true;
         wake = true;
       }
+    }
+    // The same for the dispatcher as a whole, against max_in_flight.
+    if (full_ && !woken_ && 4 * (in_flight_ + waiting_) <= options_.max_in_flight) {
+      woken_ = true;
+      wake = true;
     }
     // stop() waits for the last request in flight.
     wake = wake || (stopping_ && in_flight_ == 0);
   }
   // Waking the scheduler for nothing costs two task switches per delivery.
   if (wake) changed_.notify_all();
+  start(next);
 }
 
-std::size_t dispatcher::endpoint_capacity() const {
-  return (kWaitingPerSlot + 1) * options_.endpoint_concurrency;
+std::size_t dispatcher::least_capacity() const {
+  return (kMinWaitingPerSlot + 1) * options_.endpoint_concurrency;
+}
+
+std::size_t dispatcher::capacity_of(const endpoint_state& state) const {
+  const auto wanted = static_cast<std::size_t>(state.rate * kBufferMs);
+  return std::clamp(wanted, least_capacity(),
+                    (kMaxWaitingPerSlot + 1) * options_.endpoint_concurrency);
 }
 
 void dispatcher::release(const std::vector<delivery>& deliveries, std::int64_t due_ms) {

@@ -1,11 +1,12 @@
 // Sends due deliveries: leases them from the store, posts them over the HTTP client
 // with at most endpoint_concurrency requests per endpoint, and stores each outcome
-// with its attempt. A scheduler thread leases; a pool of I/O threads runs one
-// coroutine per request, on a strand per endpoint.
+// with its attempt. A scheduler thread leases; I/O threads run one coroutine per
+// request. An endpoint has one lane per request it may have in flight; its lanes
+// are spread over the I/O threads, each of which runs an I/O context of its own.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,9 +31,11 @@ namespace protekt::dispatch {
 // and the Standard Webhooks headers (one signature per secret still valid) or the
 // API token header. message_id goes into webhook-id.
 // THROWS validation_error for a URL that cannot be delivered to.
+// keys and url, when given, are config's signer and split URL, made beforehand.
 http_request delivery_request(const endpoint& config, const std::string& message_id,
-                              std::string body, std::int64_t now_ms,
-                              const signer* keys = nullptr);
+                              std::shared_ptr<const std::string> body,
+                              std::int64_t now_ms, const signer* keys = nullptr,
+                              const std::pair<origin, std::string>* url = nullptr);
 
 // An endpoint's Standard Webhooks signer for the secrets valid at a moment, and until
 // when it holds (the first expiry of a secret in rotation). keys is null for an
@@ -76,29 +79,57 @@ class dispatcher {
 
   struct endpoint_state {
     std::shared_ptr<const endpoint> config;
-    std::shared_ptr<boost::asio::strand<boost::asio::io_context::executor_type>> strand;
+    // Each lane runs on one I/O thread's context; a busy lane has a request in
+    // flight. Made with the state.
+    std::vector<boost::asio::io_context::executor_type> lanes;
+    std::vector<bool> lane_busy;
+    // Requests answered or failed, and how fast lately (per ms, smoothed): the
+    // count when last sampled, and when (steady clock, ms; 0 before the first).
+    std::uint64_t answered = 0;
+    std::uint64_t sampled = 0;
+    std::int64_t sampled_ms = 0;
+    double rate = 0;
     std::deque<queued> waiting;
     std::size_t in_flight = 0;
-    endpoint_signer signing;                // for the configuration signing_for
+    endpoint_signer signing;  // for the configuration signing_for
+    // The configuration's URL split once; null when it cannot be delivered to.
+    std::shared_ptr<const std::pair<origin, std::string>> url;
     const endpoint* signing_for = nullptr;  // compared only, never dereferenced
   };
 
+  // A request to start once the mutex is released.
+  struct launch {
+    boost::asio::io_context::executor_type lane_executor;
+    std::size_t lane;
+    queued next;
+    std::shared_ptr<const endpoint> config;
+    std::shared_ptr<const signer> keys;
+    std::shared_ptr<const std::pair<origin, std::string>> url;
+  };
+
   void run_scheduler();
-  // The most deliveries an endpoint holds at once, waiting and in flight.
-  std::size_t endpoint_capacity() const;
+  // The most deliveries an endpoint holds at once, waiting and in flight: at least
+  // least_capacity(), more while it answers fast. REQUIRES: mutex_ held.
+  std::size_t capacity_of(const endpoint_state& state) const;
+  std::size_t least_capacity() const;
   void refresh_endpoints();
+  // The endpoint's state, made with its lanes when it is new. REQUIRES: mutex_ held.
+  endpoint_state& state_of(const id128& id);
   // The endpoint's settings for a leased delivery. THROWS storage_error.
   std::shared_ptr<const endpoint> config_of(const id128& id);
   // Queues a leased delivery for its endpoint, or says how to store it instead:
   // cancelled (its endpoint is gone or disabled) or back in the queue for later.
   std::optional<outcome_record> route(const delivery& d,
                                       std::shared_ptr<const std::string> body);
-  void pump(endpoint_state& state);  // REQUIRES: mutex_ held
-  boost::asio::awaitable<void> deliver(delivery d,
-                                       std::shared_ptr<const std::string> body,
-                                       std::shared_ptr<const endpoint> config,
-                                       std::shared_ptr<const signer> keys);
-  void finished(const delivery& d);
+  // Takes waiting deliveries into free lanes, to be started by start().
+  void pump(endpoint_state& state, std::vector<launch>& out);  // REQUIRES: mutex_ held
+  // Starts requests; one may run on this thread at once, so mutex_ must not be held.
+  void start(std::vector<launch>& launches);
+  boost::asio::awaitable<void> deliver(
+      delivery d, std::shared_ptr<const std::string> body,
+      std::shared_ptr<const endpoint> config, std::shared_ptr<const signer> keys,
+      std::shared_ptr<const std::pair<origin, std::string>> url, std::size_t lane);
+  void finished(const delivery& d, std::size_t lane);
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
   // Puts leased deliveries back in the queue, due at due_ms, in one transaction.
@@ -116,11 +147,12 @@ class dispatcher {
   const dispatcher_options options_;
   const disable_fn disable_;
 
-  // The client's pooled connections live on io_, so io_ is made before the client
+  // One context per I/O thread, run by that thread alone: an endpoint's lanes are
+  // spread over them, and no request's work passes from one thread to another. The
+  // client's pooled connections live on them, so they are made before the client
   // and destroyed after it.
-  boost::asio::io_context io_;
-  std::unique_ptr<
-      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
       work_;
   http_client client_;
   notifier notifier_;
@@ -135,10 +167,14 @@ class dispatcher {
   bool woken_ = false;  // guarded by mutex_
   bool starved_ =
       false;  // guarded by mutex_: the last lease left some for lack of room
-  bool stopping_ = false;                               // guarded by mutex_
-  std::size_t in_flight_ = 0;                           // guarded by mutex_
+  // guarded by mutex_: the last lease stopped at max_in_flight
+  bool full_ = false;
+  bool stopping_ = false;      // guarded by mutex_
+  std::size_t waiting_ = 0;    // guarded by mutex_: in every endpoint's waiting
+  std::size_t in_flight_ = 0;  // guarded by mutex_
   std::map<id128, endpoint_state> endpoints_;           // guarded by mutex_
   std::map<std::pair<id128, id128>, delivery> active_;  // guarded by mutex_
+  std::size_t next_context_ = 0;                        // guarded by mutex_
   std::uint64_t config_version_ = ~std::uint64_t{0};    // scheduler thread only
   std::mt19937_64 random_{std::random_device{}()};      // guarded by mutex_
 };

@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include <boost/asio/as_tuple.hpp>
@@ -53,19 +54,20 @@ bool same_name(std::string_view a, std::string_view b) {
   return beast::iequals(a, b);
 }
 
-// The request as it goes on the wire: request line, header fields and body in one
-// buffer, so that it leaves in one write. A field of request.headers replaces the
-// built-in one of the same name; Content-Length is always the body's. Field values
-// were checked when the endpoint was stored; a line break is refused here all the
-// same, since it would end the header early.
-std::optional<std::string> wire_request(const http_request& request,
-                                        std::string_view user_agent) {
+// The request line and header fields as they go on the wire; the body follows them
+// in the same write. A field of request.headers replaces the built-in one of the same
+// name; Content-Length is always the body's. Field values were checked when the
+// endpoint was stored; a line break is refused here all the same, since it would end
+// the header early.
+std::optional<std::string> wire_head(const http_request& request,
+                                     std::string_view user_agent) {
   const auto custom = [&](std::string_view name) {
     return std::any_of(request.headers.begin(), request.headers.end(),
                        [&](const auto& field) { return same_name(field.first, name); });
   };
   std::string out;
-  out.reserve(256 + request.target.size() + request.body.size());
+  const std::size_t body_size = request.body ? request.body->size() : 0;
+  out.reserve(256 + request.target.size());
   bool clean = true;
   const auto field = [&](std::string_view name, std::string_view value) {
     clean = clean && value.find_first_of("\r\n") == std::string_view::npos &&
@@ -83,8 +85,8 @@ std::optional<std::string> wire_request(const http_request& request,
     }
     field(name, value);
   }
-  field("Content-Length", std::to_string(request.body.size()));
-  out.append("\r\n").append(request.body);
+  field("Content-Length", std::to_string(body_size));
+  out.append("\r\n");
   if (!clean) return std::nullopt;
   return out;
 }
@@ -123,6 +125,7 @@ bool stale(const error_code& ec) {
 
 struct connection {
   origin where;
+  const void* context = nullptr;  // the I/O context it was made on
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
@@ -209,9 +212,9 @@ std::size_t http_client::idle_connections() const {
   return n;
 }
 
-std::unique_ptr<connection> http_client::take_idle(const origin& where) {
+std::unique_ptr<connection> http_client::take_idle(const pool_key& key) {
   std::lock_guard lock(mutex_);
-  auto it = idle_.find(where);
+  auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   auto c = std::move(it->second.back());
   it->second.pop_back();
@@ -220,7 +223,7 @@ std::unique_ptr<connection> http_client::take_idle(const origin& where) {
 
 void http_client::put_idle(std::unique_ptr<connection> c) {
   std::lock_guard lock(mutex_);
-  auto& list = idle_[c->where];
+  auto& list = idle_[{c->where, c->context}];
   if (list.size() < options_.max_idle_per_origin) list.push_back(std::move(c));
 }
 
@@ -316,25 +319,33 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
   const auto start = std::chrono::steady_clock::now();
   http_response result;
 
-  const std::optional<std::string> wire = wire_request(request, options_.user_agent);
-  if (!wire) {
+  const std::optional<std::string> head = wire_head(request, options_.user_agent);
+  if (!head) {
     fail(result, "internal", "a header field of the request holds a line break");
     co_return result;
   }
 
+  const void* context =
+      &asio::query(co_await asio::this_coro::executor, asio::execution::context);
+
   // A reused connection the peer closed meanwhile fails at once; one new connection
   // is then tried. A new connection's failure is final.
   for (int round = 0; round < 2; ++round) {
-    std::unique_ptr<connection> c = take_idle(request.where);
+    std::unique_ptr<connection> c = take_idle({request.where, context});
     const bool reused = c != nullptr;
     if (!c) {
       c = co_await connect(request.where, request.timeout, result);
       if (!c) break;
+      c->context = context;
     }
     c->tcp().expires_after(request.timeout);
 
     auto [wec, written] = co_await c->with_stream([&](auto& s) {
-      return asio::async_write(s, asio::buffer(*wire), use_nothrow);
+      // One write of both buffers: one segment when Nagle's algorithm is off.
+      const std::array<asio::const_buffer, 2> wire{
+          asio::buffer(*head),
+          request.body ? asio::buffer(*request.body) : asio::const_buffer()};
+      return asio::async_write(s, wire, use_nothrow);
     });
     if (wec) {
       if (reused && stale(wec)) continue;
@@ -360,7 +371,11 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
     result.excerpt = response.body().substr(0, kMaxExcerpt);
     result.retry_after = std::string(response[http::field::retry_after]);
     if (!cut && response.keep_alive()) {
-      if (c->secure) tls_->save_session(request.where, c->secure->native_handle());
+      // TLS 1.3 tickets come after the handshake, with the first response: a new
+      // connection's session is saved then, for the origin's next connection.
+      if (c->secure && !reused) {
+        tls_->save_session(request.where, c->secure->native_handle());
+      }
       put_idle(std::move(c));
     }
     break;

@@ -41,7 +41,9 @@ struct http_request {
   std::string target = "/";
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  // Shared, not copied: a delivery's body is the one read from the store. May be
+  // null for no body.
+  std::shared_ptr<const std::string> body;
   std::chrono::milliseconds timeout{15000};  // TLS handshake, request and response
 };
 
@@ -69,8 +71,10 @@ struct client_options {
 struct connection;
 
 // Thread-safe: send() may run on any number of coroutines and threads at once, with
-// one rule: every send() to one origin runs on one strand (connections are reused
-// between them, and Beast's streams are not thread-safe).
+// one rule: the sends to one origin on one I/O context run one at a time, on a
+// context run by one thread or on one strand. Connections are pooled per origin and
+// context (Beast's streams are not thread-safe, and a stream belongs to the context
+// it was made on), so contexts run by different threads send in parallel.
 class http_client {
  public:
   explicit http_client(client_options options);
@@ -91,13 +95,16 @@ class http_client {
   boost::asio::awaitable<std::unique_ptr<connection>> handshake(
       std::unique_ptr<connection> c, boost::beast::tcp_stream stream,
       http_response& result);
-  std::unique_ptr<connection> take_idle(const origin& where);
+  // An origin, and the I/O context its connections were made on.
+  using pool_key = std::pair<origin, const void*>;
+
+  std::unique_ptr<connection> take_idle(const pool_key& key);
   void put_idle(std::unique_ptr<connection> c);
 
   client_options options_;
   std::unique_ptr<tls_contexts> tls_;
   mutable std::mutex mutex_;
-  std::map<origin, std::vector<std::unique_ptr<connection>>> idle_;  // guarded
+  std::map<pool_key, std::vector<std::unique_ptr<connection>>> idle_;  // guarded
 };
 
 // Sends one request with a client of its own, on the calling thread, and returns

@@ -293,8 +293,10 @@ void notifier::send(const id128& endpoint_id, const std::string& text,
     }
     for (std::string& body : bodies) {
       const std::string id = json::parse(body)["id"];
-      const http_response r =
-          post_now(client_, delivery_request(channel, id, std::move(body), now_ms));
+      const http_response r = post_now(
+          client_, delivery_request(
+                       channel, id,
+                       std::make_shared<const std::string>(std::move(body)), now_ms));
       if (!r.answered()) {
         problem = r.error;
       } else if (r.status < 200 || r.status >= 300) {

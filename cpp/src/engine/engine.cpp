@@ -491,9 +491,8 @@ bool engine::start_dispatcher(dispatcher_options options) {
     options.allowed_networks = options_.allowed_networks;
   if (options.ca_file.empty()) options.ca_file = options_.ca_file;
   options.notifications = options_.notifications;
-  if (options.endpoint_concurrency == 0 || options.max_in_flight == 0) {
-    refuse("concurrency", "must be at least 1");
-  }
+  if (options.endpoint_concurrency == 0) refuse("concurrency", "must be at least 1");
+  if (options.max_in_flight == 0) refuse("max_in_flight", "must be at least 1");
   if (!try_lock_dispatcher()) return false;
   const auto open = open_lock();
   std::lock_guard lock(dispatcher_mutex_);
@@ -541,7 +540,8 @@ endpoint engine::verify_endpoint(const id128& id) {
   const dispatch::http_response answer = dispatch::post_now(
       dispatch::client_settings(network),
       dispatch::delivery_request(*current, message.to_string(kEventPrefix),
-                                 std::move(body), now));
+                                 std::make_shared<const std::string>(std::move(body)),
+                                 now));
 
   verification_result result;
   result.at_ms = now;

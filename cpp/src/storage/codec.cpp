@@ -181,6 +181,17 @@ stored_event decode_event(std::string_view key, std::string_view value) {
   return e;
 }
 
+std::size_t event_counts_at(std::string_view value) {
+  reader v(value);
+  if (v.u8() < 2) return std::string_view::npos;
+  const std::size_t type_size = v.u8();
+  v.bytes(type_size);
+  v.u64();  // created
+  v.u32();  // checks that both counts are there
+  v.u64();
+  return 2 + type_size + 8;
+}
+
 std::string_view decode_event_type(std::string_view value) {
   reader v(value);
   v.u8();

@@ -99,8 +99,10 @@ environment::environment(const environment_options& options)
 
     // NOTLS: read transactions are not tied to threads (the engine's threads share
     // the environment). NORDAHEAD: a large queue must not fill memory with pages it
-    // will not read.
-    check(mdb_env_open(env_, directory_.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600),
+    // will not read. NOMETASYNC: a commit syncs its pages but not its meta page;
+    // run_write syncs that too unless the write is relaxed (see durability).
+    check(mdb_env_open(env_, directory_.c_str(),
+                       MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC, 0600),
           "open the data directory " + directory_.string());
   } catch (...) {
     mdb_env_close(env_);
@@ -125,12 +127,15 @@ std::size_t environment::map_size() const {
   return info.me_mapsize;
 }
 
-void environment::run_write(const std::function<void(transaction&)>& body) {
+void environment::run_write(const std::function<void(transaction&)>& body,
+                            durability how) {
   while (true) {
     try {
       transaction txn(*this, true);
       body(txn);
       txn.commit();
+      // The meta page, and with it any relaxed commit before this one.
+      if (how == durability::synced) check(mdb_env_sync(env_, 1), "sync to disk");
       return;
     } catch (const map_full&) {
       // The transaction is gone; the map can grow now.

@@ -36,6 +36,17 @@ struct environment_options {
 class transaction;
 class environment;
 
+// How far a write transaction's commit goes before run_write returns.
+enum class durability {
+  // On disk: the commit survives a crash of the machine.
+  synced,
+  // Its pages are on disk but its root (LMDB's meta page) may not be yet, so a crash
+  // of the machine, not of the process, may undo the last such commits; never a
+  // commit made synced, never an earlier one, and never half of one. For writes that
+  // are made again when lost: leases and delivery outcomes.
+  relaxed,
+};
+
 // The environment of a directory, shared by everything in this process that opens it:
 // LMDB must not have one file open twice in a process (closing either would drop the
 // other's locks). THROWS storage_error.
@@ -61,7 +72,8 @@ class environment {
   // transaction is aborted, the map doubled (up to max_map_size) and body run again,
   // so body must be repeatable. THROWS storage_error; body's exceptions propagate
   // after an abort.
-  void run_write(const std::function<void(transaction&)>& body);
+  void run_write(const std::function<void(transaction&)>& body,
+                 durability how = durability::synced);
 
   std::size_t map_size() const;
 

@@ -205,59 +205,69 @@ class lmdb_store final : public store {
       std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
       const room_fn& room, std::vector<std::optional<std::string>>* bodies) override {
     std::vector<delivery> taken;
-    env_.run_write([&](transaction& txn) {
-      taken.clear();
+    env_.run_write(
+        [&](transaction& txn) {
+          taken.clear();
 
-      // One pass over the endpoints that have due deliveries, in id order: within an
-      // endpoint's part of the index, its deliveries by due time (docs/storage.md).
-      std::vector<std::string> keys;
-      {
-        cursor c(txn, endpoint_due_);
-        auto e = c.first();
-        while (e && keys.size() < limit) {
-          const std::string endpoint_raw(e->key.substr(0, 16));
-          const id128 endpoint = id128::from_raw(endpoint_raw);
-          const std::size_t most = std::min(room(endpoint), limit - keys.size());
-          std::size_t n = 0;
-          for (; e && n < most && has_prefix(e->key, endpoint_raw); e = c.next()) {
-            storage::reader key(e->key.substr(16));
-            const auto due = static_cast<std::int64_t>(key.u64());
-            if (due > now_ms) break;
-            keys.push_back(
-                storage::due_key(due, id128::from_raw(key.rest()), endpoint));
-            ++n;
+          // One pass over the endpoints that have due deliveries, in id order: within
+          // an endpoint's part of the index, its deliveries by due time
+          // (docs/storage.md).
+          std::vector<std::string> keys;
+          {
+            cursor c(txn, endpoint_due_);
+            auto e = c.first();
+            while (e && keys.size() < limit) {
+              const std::string endpoint_raw(e->key.substr(0, 16));
+              const id128 endpoint = id128::from_raw(endpoint_raw);
+              const std::size_t most = std::min(room(endpoint), limit - keys.size());
+              std::size_t n = 0;
+              for (; e && n < most && has_prefix(e->key, endpoint_raw); e = c.next()) {
+                storage::reader key(e->key.substr(16));
+                const auto due = static_cast<std::int64_t>(key.u64());
+                if (due > now_ms) break;
+                keys.push_back(
+                    storage::due_key(due, id128::from_raw(key.rest()), endpoint));
+                ++n;
+              }
+              // On to the next endpoint: past every key that starts with this one.
+              e = c.seek(endpoint_raw + std::string(24, '\xff'));
+            }
           }
-          // On to the next endpoint: past every key that starts with this one.
-          e = c.seek(endpoint_raw + std::string(24, '\xff'));
-        }
-      }
-      take_leases(txn, keys, now_ms + lease_ms, taken);
-      if (bodies != nullptr) {
-        bodies->clear();
-        for (const delivery& d : taken)
-          bodies->push_back(read_body(txn, d.event, d.shape));
-      }
-    });
+          take_leases(txn, keys, now_ms + lease_ms, taken);
+          if (bodies != nullptr) {
+            bodies->clear();
+            for (const delivery& d : taken)
+              bodies->push_back(read_body(txn, d.event, d.shape));
+          }
+        },
+        storage::durability::relaxed);
     return taken;
   }
 
   bool record_outcome(const delivery& updated,
                       const std::optional<attempt>& attempt) override {
     bool found = false;
-    env_.run_write(
-        [&](transaction& txn) { found = store_outcome(txn, updated, attempt); });
+    env_.run_write([&](transaction& txn) {
+      endpoint_tallies tallies;
+      found = store_outcome(txn, updated, attempt, tallies);
+      write_tallies(txn, tallies);
+    });
     return found;
   }
 
   std::vector<bool> record_outcomes(std::span<const outcome_record> outcomes) override {
     std::vector<bool> found(outcomes.size());
-    env_.run_write([&](transaction& txn) {
-      for (std::size_t i = 0; i < outcomes.size(); ++i) {
-        const outcome_record& o = outcomes[i];
-        found[i] = store_outcome(txn, o.updated, o.tried);
-        if (found[i] && o.notice) change_notice(txn, o.updated.endpoint, o.notice);
-      }
-    });
+    env_.run_write(
+        [&](transaction& txn) {
+          endpoint_tallies tallies;
+          for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            const outcome_record& o = outcomes[i];
+            found[i] = store_outcome(txn, o.updated, o.tried, tallies);
+            if (found[i] && o.notice) change_notice(txn, o.updated.endpoint, o.notice);
+          }
+          write_tallies(txn, tallies);
+        },
+        storage::durability::relaxed);
     return found;
   }
 
@@ -674,9 +684,36 @@ class lmdb_store final : public store {
     }
   }
 
+  // The counters and health records that a transaction's outcomes change: each is
+  // read once, changed in memory by every outcome in turn, and written once.
+  struct endpoint_tallies {
+    std::map<id128, endpoint_counters> counters;
+    std::map<id128, endpoint_health> health;
+  };
+
+  endpoint_counters& counters_in(const transaction& txn, endpoint_tallies& tallies,
+                                 const id128& endpoint) {
+    const auto [it, fresh] = tallies.counters.try_emplace(endpoint);
+    if (fresh) {
+      if (const auto value = txn.get(counters_, endpoint.raw())) {
+        it->second = storage::decode_counters(*value);
+      }
+    }
+    return it->second;
+  }
+
+  void write_tallies(transaction& txn, const endpoint_tallies& tallies) {
+    for (const auto& [endpoint, c] : tallies.counters) {
+      txn.put(counters_, endpoint.raw(), storage::encode_counters(c));
+    }
+    for (const auto& [endpoint, health] : tallies.health) {
+      write_health(txn, endpoint, health);
+    }
+  }
+
   // A delivery's new state and the attempt that led to it; false when it is gone.
   bool store_outcome(transaction& txn, const delivery& updated,
-                     const std::optional<attempt>& attempt) {
+                     const std::optional<attempt>& attempt, endpoint_tallies& tallies) {
     const std::string key = storage::delivery_key(updated.event, updated.endpoint);
     const auto record = txn.get(deliveries_, key);
     if (!record) return false;
@@ -693,11 +730,15 @@ class lmdb_store final : public store {
       txn.put(attempts_,
               storage::attempt_key(next.event, next.endpoint, attempt->number),
               storage::encode_attempt(*attempt));
-      note_health(txn, next.endpoint, *attempt);
+      auto [health, fresh] = tallies.health.try_emplace(next.endpoint);
+      if (fresh) health->second = read_health(txn, next.endpoint);
+      note_health(health->second, *attempt);
     }
     const bool finishes =
         storage::is_finished(next.status) && !storage::is_finished(current.status);
-    count_outcome(txn, next, attempt, finishes);
+    if (attempt || finishes) {
+      count_outcome(counters_in(txn, tallies, next.endpoint), next, attempt, finishes);
+    }
     if (next.status == delivery_status::dead_lettered &&
         current.status != delivery_status::dead_lettered) {
       txn.put(dead_letters_, storage::dead_letter_key(next), {});
@@ -738,20 +779,17 @@ class lmdb_store final : public store {
   }
 
   // What an attempt and a delivery's end add to its endpoint's counters.
-  void count_outcome(transaction& txn, const delivery& d,
-                     const std::optional<attempt>& attempt, bool finishes) {
-    if (!attempt && !finishes) return;
-    change_counters(txn, d.endpoint, [&](endpoint_counters& c) {
-      if (attempt) count_attempt(c, *attempt);
-      if (!finishes) return;
-      switch (d.status) {
-        case delivery_status::succeeded: ++c.succeeded; break;
-        case delivery_status::failed: ++c.failed; break;
-        case delivery_status::dead_lettered: ++c.dead_lettered; break;
-        case delivery_status::cancelled: ++c.cancelled; break;
-        default: break;
-      }
-    });
+  static void count_outcome(endpoint_counters& c, const delivery& d,
+                            const std::optional<attempt>& attempt, bool finishes) {
+    if (attempt) count_attempt(c, *attempt);
+    if (!finishes) return;
+    switch (d.status) {
+      case delivery_status::succeeded: ++c.succeeded; break;
+      case delivery_status::failed: ++c.failed; break;
+      case delivery_status::dead_lettered: ++c.dead_lettered; break;
+      case delivery_status::cancelled: ++c.cancelled; break;
+      default: break;
+    }
   }
 
   static void count_attempt(endpoint_counters& c, const attempt& a) {
@@ -790,9 +828,9 @@ class lmdb_store final : public store {
     return health;
   }
 
-  // Health record of an endpoint: failing since, last success, last failure.
-  void note_health(transaction& txn, const id128& endpoint, const attempt& a) {
-    endpoint_health health = read_health(txn, endpoint);
+  // What an attempt changes in its endpoint's health: failing since, last success, last
+  // failure and its error.
+  static void note_health(endpoint_health& health, const attempt& a) {
     if (a.status >= 200 && a.status < 300) {
       health.failing_since_ms = 0;
       health.last_success_ms = a.started_ms;
@@ -803,6 +841,10 @@ class lmdb_store final : public store {
       health.last_error_class = a.error_class.substr(0, 255);
       health.last_error = a.error.substr(0, kMaxHealthError);
     }
+  }
+
+  void write_health(transaction& txn, const id128& endpoint,
+                    const endpoint_health& health) {
     std::string value;
     storage::put_u64(value, static_cast<std::uint64_t>(health.failing_since_ms));
     storage::put_u64(value, static_cast<std::uint64_t>(health.last_success_ms));
@@ -883,6 +925,19 @@ class lmdb_store final : public store {
   void count_down(transaction& txn, const id128& event_id, std::int64_t now_ms) {
     const auto value = txn.get(events_, event_id.raw());
     if (!value) return;
+    if (const std::size_t at = storage::event_counts_at(*value);
+        at != std::string_view::npos) {
+      std::string next(*value);
+      std::uint32_t pending = storage::reader(value->substr(at)).u32();
+      if (pending > 0) --pending;
+      storage::set_u32(next, at, pending);
+      if (pending == 0) {
+        storage::set_u64(next, at + 4, static_cast<std::uint64_t>(now_ms));
+        txn.put(completed_, storage::time_key(now_ms, event_id.raw()), {});
+      }
+      txn.put(events_, event_id.raw(), next);
+      return;
+    }
     stored_event event = storage::decode_event(event_id.raw(), *value);
     if (event.pending > 0) --event.pending;
     if (event.pending == 0) {
