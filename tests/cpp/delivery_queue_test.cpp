@@ -376,6 +376,32 @@ TEST_F(DeliveryQueue, AFullEndpointsBacklogDoesNotHoldBackAnother) {
   EXPECT_EQ(later.size(), 90u);
 }
 
+TEST_F(DeliveryQueue, LeasesStartingAfterAnEndpointServeEveryEndpointInTurn) {
+  for (int i = 0; i < 6; ++i) emit(kT0 + i);
+  // Endpoint ids grow with creation, so endpoints_ is in id order.
+  const id128 lower = endpoints_[0].id;
+  const id128 higher = endpoints_[1].id;
+  const auto room = [](const id128&) { return 100u; };
+  const auto endpoints_of = [](const std::vector<delivery>& taken) {
+    std::vector<id128> ids;
+    for (const delivery& d : taken) ids.push_back(d.endpoint);
+    return ids;
+  };
+
+  // The limit binds at the first endpoint visited: without a start it is the lower.
+  EXPECT_EQ(endpoints_of(store_->lease_by_endpoint(kT0 + 10, kLease, 2, room)),
+            (std::vector<id128>{lower, lower}));
+  // After the lower, the higher comes first, then the lower again.
+  EXPECT_EQ(endpoints_of(
+                store_->lease_by_endpoint(kT0 + 10, kLease, 8, room, nullptr, lower)),
+            (std::vector<id128>{higher, higher, higher, higher, higher, higher, lower,
+                                lower}));
+  // After the higher, the walk comes round to the start and ends there.
+  EXPECT_EQ(endpoints_of(
+                store_->lease_by_endpoint(kT0 + 10, kLease, 8, room, nullptr, higher)),
+            (std::vector<id128>{lower, lower}));
+}
+
 TEST_F(DeliveryQueue, AnOutcomeMovesADeliveryInBothDueIndexes) {
   emit(kT0);
   delivery d = lease(kT0, 1).at(0);

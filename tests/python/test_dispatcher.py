@@ -665,6 +665,27 @@ def test_at_max_in_flight_the_dispatcher_waits_for_room_without_spinning(
     assert held(engine, events) == 4
 
 
+def test_at_max_in_flight_endpoints_with_backlogs_are_served_in_turn(
+    engine: protekt.Engine,
+    serve: Callable[..., Any],
+    subscribe: Subscriber,
+    dispatch: Callable[..., None],
+) -> None:
+    receiver = serve(ScriptedReceiver(default=Answer(delay=0.01)))
+    subscribe(receiver.url("/a"))  # created first: the lower id
+    subscribe(receiver.url("/b"))
+    events = [engine.emit(LOGIN, user={"id": f"u_{n}"}) for n in range(30)]
+    dispatch(concurrency=1, max_in_flight=4)
+
+    wait_for(lambda: len(receiver.received) == 60, what="every delivery", timeout=20)
+
+    # /b is not left waiting until /a's backlog is gone.
+    order = [r.target for r in receiver.received]
+    tenth_a = [i for i, target in enumerate(order) if target == "/a"][9]
+    assert order.index("/b") < tenth_a
+    wait_for(lambda: held(engine, events) == 0, what="every outcome stored")
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [

@@ -228,11 +228,14 @@ class store {
   // again when their lease ends (delivery is at least once). A busy endpoint's
   // backlog stays where it is, and never stands in the way of another endpoint's.
   // With bodies, also reads each delivery's body (as body_of) in the same
-  // transaction, in step with the deliveries.
+  // transaction, in step with the deliveries. Endpoints are visited in id order,
+  // starting after the endpoint after when given and coming round to it last, so
+  // that a dispatcher that leases from where its last lease ended serves every
+  // endpoint in turn when limit binds.
   virtual std::vector<delivery> lease_by_endpoint(
       std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
-      const room_fn& room,
-      std::vector<std::optional<std::string>>* bodies = nullptr) = 0;
+      const room_fn& room, std::vector<std::optional<std::string>>* bodies = nullptr,
+      const std::optional<id128>& after = std::nullopt) = 0;
 
   // Stores a delivery's new state and, when given, the attempt that led to it, in
   // one transaction. updated.due_ms is the next attempt's time while it is pending.

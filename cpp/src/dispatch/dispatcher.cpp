@@ -288,7 +288,9 @@ void dispatcher::run_scheduler() {
       std::vector<std::optional<std::string>> bodies;
       if (free > 0) {
         const std::vector<delivery> taken = store_.lease_by_endpoint(
-            now_ms(), options_.lease.count(), free, room_at, &bodies);
+            now_ms(), options_.lease.count(), free, room_at, &bodies, lease_after_);
+        // The next lease starts with the endpoints this one did not reach.
+        if (!taken.empty()) lease_after_ = taken.back().endpoint;
         for (std::size_t i = 0; i < taken.size(); ++i) {
           const delivery& d = taken[i];
           auto body = bodies[i]

@@ -176,7 +176,8 @@ class dispatcher {
   std::map<std::pair<id128, id128>, delivery> active_;  // guarded by mutex_
   std::size_t next_context_ = 0;                        // guarded by mutex_
   std::uint64_t config_version_ = ~std::uint64_t{0};    // scheduler thread only
-  std::mt19937_64 random_{std::random_device{}()};      // guarded by mutex_
+  std::optional<id128> lease_after_;  // scheduler thread only: the last served
+  std::mt19937_64 random_{std::random_device{}()};  // guarded by mutex_
 };
 
 }  // namespace protekt::dispatch

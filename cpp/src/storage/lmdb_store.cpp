@@ -203,20 +203,31 @@ class lmdb_store final : public store {
 
   std::vector<delivery> lease_by_endpoint(
       std::int64_t now_ms, std::int64_t lease_ms, std::size_t limit,
-      const room_fn& room, std::vector<std::optional<std::string>>* bodies) override {
+      const room_fn& room, std::vector<std::optional<std::string>>* bodies,
+      const std::optional<id128>& after) override {
     std::vector<delivery> taken;
     env_.run_write(
         [&](transaction& txn) {
           taken.clear();
 
-          // One pass over the endpoints that have due deliveries, in id order: within
-          // an endpoint's part of the index, its deliveries by due time
-          // (docs/storage.md).
+          // One pass over the endpoints that have due deliveries, in id order from
+          // the one after `after` and round to it: within an endpoint's part of the
+          // index, its deliveries by due time (docs/storage.md).
           std::vector<std::string> keys;
           {
             cursor c(txn, endpoint_due_);
-            auto e = c.first();
-            while (e && keys.size() < limit) {
+            const std::string past_after =
+                after ? std::string(after->raw()) + std::string(24, '\xff')
+                      : std::string();
+            auto e = after ? c.seek(past_after) : c.first();
+            bool wrapped = !after;
+            while (keys.size() < limit) {
+              if (!e && !wrapped) {
+                e = c.first();
+                wrapped = true;
+              }
+              // Come round past the start: every endpoint has had its turn.
+              if (!e || (after && wrapped && e->key > past_after)) break;
               const std::string endpoint_raw(e->key.substr(0, 16));
               const id128 endpoint = id128::from_raw(endpoint_raw);
               const std::size_t most = std::min(room(endpoint), limit - keys.size());
