@@ -148,7 +148,10 @@ client_options client_settings(const dispatcher_options& o) {
   c.connect_timeout = o.connect_timeout;
   c.ssrf = ssrf_policy(o.allowed_networks);
   c.ca_file = o.ca_file;
-  c.max_idle_per_origin = o.endpoint_concurrency;
+  // Endpoints at one origin (paths of one receiver) share its connections: as many
+  // may stay open as requests may be in flight, so that a fan-out to many of them
+  // reuses its connections instead of opening new ones.
+  c.max_idle_per_origin = std::max(o.endpoint_concurrency, o.max_in_flight);
   c.user_agent = std::string(kUserAgent);
   return c;
 }

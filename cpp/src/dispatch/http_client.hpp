@@ -64,7 +64,7 @@ struct client_options {
   ssrf_policy ssrf;
   std::string ca_file;  // empty: the system's trust store
   std::size_t max_response_body = 64 * 1024;
-  std::size_t max_idle_per_origin = 8;
+  std::size_t max_idle_per_origin = 8;  // per origin and I/O context
   std::string user_agent = "Protekt-Webhooks";
 };
 
