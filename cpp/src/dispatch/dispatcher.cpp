@@ -240,8 +240,12 @@ void dispatcher::stop() {
 
   // Requests cut short: their deliveries are due again now, for whoever dispatches.
   std::vector<delivery> cut;
-  for (const auto& [key, d] : active_) cut.push_back(d);
-  active_.clear();
+  for (auto& [id, state] : endpoints_) {
+    for (std::size_t lane = 0; lane < state.lanes.size(); ++lane) {
+      if (state.lane_busy[lane]) cut.push_back(state.in_lane[lane]);
+      state.lane_busy[lane] = false;
+    }
+  }
   release(cut, now_ms());
   log(log_level::info, [&] {
     return "dispatcher stopped; " + std::to_string(waiting.size() + cut.size()) +
@@ -387,6 +391,7 @@ dispatcher::endpoint_state& dispatcher::state_of(const id128& id) {
     }
     next_context_ = (next_context_ + 1) % contexts_.size();
     state.lane_busy.assign(n, false);
+    state.in_lane.resize(n);
   }
   return state;
 }
@@ -447,7 +452,7 @@ void dispatcher::pump(endpoint_state& state, std::vector<launch>& out) {
     --waiting_;
     ++state.in_flight;
     ++in_flight_;
-    active_[{next.d.event, next.d.endpoint}] = next.d;
+    state.in_lane[lane] = next.d;
 
     // Keys are parsed and keyed, and the URL split, once per endpoint
     // configuration; the keys again when a secret in rotation expires.
@@ -646,7 +651,6 @@ void dispatcher::finished(const delivery& d, std::size_t lane) {
   std::vector<launch> next;
   {
     std::lock_guard lock(mutex_);
-    active_.erase({d.event, d.endpoint});
     --in_flight_;
     auto it = endpoints_.find(d.endpoint);
     if (it != endpoints_.end()) {

@@ -83,6 +83,7 @@ class dispatcher {
     // flight. Made with the state.
     std::vector<boost::asio::io_context::executor_type> lanes;
     std::vector<bool> lane_busy;
+    std::vector<delivery> in_lane;  // what each busy lane is sending
     // Requests answered or failed, and how fast lately (per ms, smoothed): the
     // count when last sampled, and when (steady clock, ms; 0 before the first).
     std::uint64_t answered = 0;
@@ -172,10 +173,9 @@ class dispatcher {
   bool stopping_ = false;      // guarded by mutex_
   std::size_t waiting_ = 0;    // guarded by mutex_: in every endpoint's waiting
   std::size_t in_flight_ = 0;  // guarded by mutex_
-  std::map<id128, endpoint_state> endpoints_;           // guarded by mutex_
-  std::map<std::pair<id128, id128>, delivery> active_;  // guarded by mutex_
-  std::size_t next_context_ = 0;                        // guarded by mutex_
-  std::uint64_t config_version_ = ~std::uint64_t{0};    // scheduler thread only
+  std::map<id128, endpoint_state> endpoints_;         // guarded by mutex_
+  std::size_t next_context_ = 0;                      // guarded by mutex_
+  std::uint64_t config_version_ = ~std::uint64_t{0};  // scheduler thread only
   std::optional<id128> lease_after_;  // scheduler thread only: the last served
   std::mt19937_64 random_{std::random_device{}()};  // guarded by mutex_
 };

@@ -121,6 +121,54 @@ bool stale(const error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
+// Reads a response, keeping only what an attempt records: the status, Retry-After
+// and the first kMaxExcerpt bytes of the body; the rest of the body is read and
+// dropped. Unlike Beast's message parser it stores no header fields, so a response
+// costs no allocation but the excerpt.
+class response_reader final : public http::basic_parser<false> {
+ public:
+  int status() const { return status_; }
+  const std::string& retry_after() const { return retry_after_; }
+  std::string& excerpt() { return excerpt_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override {
+    status_ = code;
+  }
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     error_code&) override {
+    if (name == http::field::retry_after && !seen_retry_after_) {
+      retry_after_.assign(value.data(), value.size());
+      seen_retry_after_ = true;
+    }
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  void keep(beast::string_view body) {
+    const std::size_t n = std::min(kMaxExcerpt - excerpt_.size(), body.size());
+    excerpt_.append(body.data(), n);
+  }
+
+  int status_ = 0;
+  bool seen_retry_after_ = false;  // the first Retry-After counts
+  std::string retry_after_;
+  std::string excerpt_;
+};
+
 }  // namespace
 
 struct connection {
@@ -353,7 +401,7 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
       break;
     }
 
-    http::response_parser<http::string_body> parser;
+    response_reader parser;
     parser.body_limit(options_.max_response_body);
     auto [rec, read] = co_await c->with_stream(
         [&](auto& s) { return http::async_read(s, c->buffer, parser, use_nothrow); });
@@ -366,11 +414,10 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
            "reading the response failed: " + rec.message());
       break;
     }
-    const auto& response = parser.get();
-    result.status = response.result_int();
-    result.excerpt = response.body().substr(0, kMaxExcerpt);
-    result.retry_after = std::string(response[http::field::retry_after]);
-    if (!cut && response.keep_alive()) {
+    result.status = parser.status();
+    result.excerpt = std::move(parser.excerpt());
+    result.retry_after = parser.retry_after();
+    if (!cut && parser.keep_alive()) {
       // TLS 1.3 tickets come after the handshake, with the first response: a new
       // connection's session is saved then, for the origin's next connection.
       if (c->secure && !reused) {
