@@ -291,19 +291,33 @@ void dispatcher::run_scheduler() {
     };
     try {
       std::vector<outcome_record> put_back;
-      std::set<id128> routed;  // endpoints with deliveries queued by this lease
       std::vector<std::optional<std::string>> bodies;
+      std::vector<delivery> taken;
       if (free > 0) {
-        const std::vector<delivery> taken = store_.lease_by_endpoint(
-            now_ms(), options_.lease.count(), free, room_at, &bodies, lease_after_);
+        taken = store_.lease_by_endpoint(now_ms(), options_.lease.count(), free,
+                                         room_at, &bodies, lease_after_);
         // The next lease starts with the endpoints this one did not reach.
         if (!taken.empty()) lease_after_ = taken.back().endpoint;
+      }
+
+      // Each endpoint's settings are looked up once per lease, and the whole lease
+      // is queued under one lock; its first requests start once that is released.
+      std::map<id128, std::shared_ptr<const endpoint>> configs;
+      for (const delivery& d : taken) {
+        if (const auto [it, fresh] = configs.try_emplace(d.endpoint); fresh) {
+          it->second = config_of(d.endpoint);
+        }
+      }
+      std::vector<launch> launches;
+      {
+        std::lock_guard lock(mutex_);
+        std::set<id128> routed;  // endpoints with deliveries queued by this lease
         for (std::size_t i = 0; i < taken.size(); ++i) {
           const delivery& d = taken[i];
           auto body = bodies[i]
                           ? std::make_shared<const std::string>(std::move(*bodies[i]))
                           : nullptr;
-          if (auto back = route(d, std::move(body))) {
+          if (auto back = route(d, std::move(body), configs[d.endpoint])) {
             put_back.push_back(std::move(*back));
           } else {
             routed.insert(d.endpoint);
@@ -313,14 +327,10 @@ void dispatcher::run_scheduler() {
           }
           ++leased;
         }
-      }
-      if (!put_back.empty()) store_.record_outcomes(put_back);
-      std::vector<launch> launches;
-      {
-        std::lock_guard lock(mutex_);
         for (const id128& endpoint : routed) pump(state_of(endpoint), launches);
       }
       start(launches);
+      if (!put_back.empty()) store_.record_outcomes(put_back);
     } catch (const error& e) {
       // The store failed (disk, permissions); try again after a pause.
       log(log_level::error,
@@ -417,9 +427,8 @@ std::shared_ptr<const endpoint> dispatcher::config_of(const id128& id) {
 }
 
 std::optional<outcome_record> dispatcher::route(
-    const delivery& d, std::shared_ptr<const std::string> body) {
-  const std::shared_ptr<const endpoint> config = config_of(d.endpoint);
-
+    const delivery& d, std::shared_ptr<const std::string> body,
+    const std::shared_ptr<const endpoint>& config) {
   // Deliveries of deleted or disabled endpoints end here; paused ones wait.
   if (!config || config->status == endpoint_status::disabled) {
     delivery cancelled = d;
@@ -427,7 +436,6 @@ std::optional<outcome_record> dispatcher::route(
     cancelled.completed_ms = now_ms();
     return outcome_record{cancelled, std::nullopt, {}};
   }
-  std::lock_guard lock(mutex_);
   endpoint_state& state = state_of(d.endpoint);
   const bool paused = config->status != endpoint_status::active;
   if (paused || state.waiting.size() + state.in_flight >= capacity_of(state)) {

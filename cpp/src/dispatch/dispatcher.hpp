@@ -118,10 +118,12 @@ class dispatcher {
   endpoint_state& state_of(const id128& id);
   // The endpoint's settings for a leased delivery. THROWS storage_error.
   std::shared_ptr<const endpoint> config_of(const id128& id);
-  // Queues a leased delivery for its endpoint, or says how to store it instead:
-  // cancelled (its endpoint is gone or disabled) or back in the queue for later.
+  // Queues a leased delivery for its endpoint (config: as config_of gave it), or
+  // says how to store it instead: cancelled (its endpoint is gone or disabled) or
+  // back in the queue for later. REQUIRES: mutex_ held.
   std::optional<outcome_record> route(const delivery& d,
-                                      std::shared_ptr<const std::string> body);
+                                      std::shared_ptr<const std::string> body,
+                                      const std::shared_ptr<const endpoint>& config);
   // Takes waiting deliveries into free lanes, to be started by start().
   void pump(endpoint_state& state, std::vector<launch>& out);  // REQUIRES: mutex_ held
   // Starts requests; one may run on this thread at once, so mutex_ must not be held.
