@@ -20,10 +20,12 @@ import functools
 import ipaddress
 import logging
 import os
+import re
+import string
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from protekt._exceptions import ProtektError, ValidationError
 
@@ -32,7 +34,11 @@ if TYPE_CHECKING:
     import geoip2.models
 
 __all__ = [
+    "MAX_FORWARDED_ELEMENTS",
+    "MAX_FORWARDED_LENGTH",
     "MAX_USER_AGENT_LENGTH",
+    "PROXY_HEADERS",
+    "ProxyHeader",
     "UNIX_SOCKET_PEER",
     "USER_AGENT_CACHE_SIZE",
     "Enricher",
@@ -44,8 +50,19 @@ USER_AGENT_CACHE_SIZE: Final = 4096
 #: The longest user agent kept and parsed; longer ones are cut to this length.
 MAX_USER_AGENT_LENGTH: Final = 1024
 
+#: The rightmost characters of a ``Forwarded`` header that are read; an element
+#: that starts before them ends the walk.
+MAX_FORWARDED_LENGTH: Final = 8192
+
+#: The elements of a ``Forwarded`` header read from the right, empty ones included.
+MAX_FORWARDED_ELEMENTS: Final = 64
+
 #: In ``trusted_proxies``: the proxy that reaches the application over a Unix socket.
 UNIX_SOCKET_PEER: Final = "unix"
+
+#: The headers a proxy may tell the client's address in: ``proxy_header``.
+ProxyHeader = Literal["x-forwarded-for", "forwarded"]
+PROXY_HEADERS: Final[tuple[ProxyHeader, ...]] = ("x-forwarded-for", "forwarded")
 
 _INSTALL_HINT: Final = "pip install protekt[enrich]"
 
@@ -54,6 +71,13 @@ _log = logging.getLogger("protekt.enrichment")
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# RFC 9110, section 5.6.2: the characters of a token.
+_TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
+)
+_QUOTED_PAIR: Final = re.compile(r"\\(.)", re.DOTALL)
+_OBFUSCATED_PORT: Final = re.compile(r"_[A-Za-z0-9._-]+")
+
 
 class Enricher:
     """Finds what ``emit`` takes as metadata in a WSGI request: ``ip``,
@@ -61,9 +85,12 @@ class Enricher:
 
     ``trusted_proxies``: addresses or networks (``"10.0.0.0/8"``) of the proxies in
     front of the application, and ``"unix"`` for a proxy that reaches it over a Unix
-    socket (the WSGI server then leaves ``REMOTE_ADDR`` empty). ``X-Forwarded-For``
-    is read only when the peer is one of them, and then only up to the first
+    socket (the WSGI server then leaves ``REMOTE_ADDR`` empty). The header they
+    write is read only when the peer is one of them, and then only up to the first
     address that is not.
+    ``proxy_header``: the header those proxies write, ``"x-forwarded-for"`` (the
+    default) or ``"forwarded"`` (RFC 7239). Only that one is read: a proxy passes
+    the other on as the client sent it.
     ``geoip_database``: a GeoIP2 or GeoLite2 City (or Country) database file; without
     it there is no ``location``.
 
@@ -74,8 +101,16 @@ class Enricher:
         self,
         *,
         trusted_proxies: Sequence[str] = (),
+        proxy_header: ProxyHeader = "x-forwarded-for",
         geoip_database: str | os.PathLike[str] | None = None,
     ) -> None:
+        if proxy_header not in PROXY_HEADERS:
+            raise ValidationError(
+                f"proxy_header must be one of {list(PROXY_HEADERS)}, "
+                f"not {proxy_header!r}",
+                field="proxy_header",
+            )
+        self._proxy_header = proxy_header
         self._trust_unix = _names_unix(trusted_proxies)
         self._trusted = _networks(
             [p for p in trusted_proxies if p != UNIX_SOCKET_PEER]
@@ -93,7 +128,12 @@ class Enricher:
 
     def client_ip(self, environ: Mapping[str, Any]) -> str | None:
         """The client's address: the peer (``REMOTE_ADDR``), or, when the peer is a
-        trusted proxy, the rightmost ``X-Forwarded-For`` address that is not one.
+        trusted proxy, the rightmost forwarded address that is not one.
+
+        The forwarded addresses are the entries of ``X-Forwarded-For`` or, with
+        ``proxy_header="forwarded"``, the ``for=`` nodes of ``Forwarded``. An entry
+        that is not an address (``for=unknown``, ``for=_hidden``, an element without
+        ``for=``, anything malformed) ends the walk at the last address reached.
         None when the peer's address is missing or malformed."""
         remote = environ.get("REMOTE_ADDR")
         peer = _address(remote)
@@ -103,12 +143,8 @@ class Enricher:
 
         # Each proxy appends the address it saw, so the entries are only as
         # trustworthy as the proxy to their right: walk from the right.
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if not isinstance(forwarded, str) or not forwarded.strip():
-            return None if peer is None else str(peer)
         client = peer
-        for entry in reversed(forwarded.split(",")):
-            address = _address(entry)
+        for address in _forwarded_addresses(environ, self._proxy_header):
             if address is None:
                 break
             client = address
@@ -205,7 +241,8 @@ class Enricher:
     def __repr__(self) -> str:
         proxies = [str(n) for n in (*self._trusted[0], *self._trusted[1])]
         return (
-            f"Enricher(trusted_proxies={proxies!r}, geoip_database={self._database!r})"
+            f"Enricher(trusted_proxies={proxies!r}, "
+            f"proxy_header={self._proxy_header!r}, geoip_database={self._database!r})"
         )
 
     # ---- helpers ------------------------------------------------------------------
@@ -318,6 +355,163 @@ def _address(value: object) -> _Address | None:
 
 def _is_port(digits: str) -> bool:
     return 0 < len(digits) <= 5 and digits.isascii() and digits.isdigit()
+
+
+# ---- forwarding headers --------------------------------------------------------------
+
+
+def _forwarded_addresses(
+    environ: Mapping[str, Any], header: ProxyHeader
+) -> Iterator[_Address | None]:
+    """The addresses the proxies reported in header, the rightmost first: the
+    ``for=`` nodes of ``Forwarded``, or the entries of ``X-Forwarded-For``. None for
+    an entry that is not an address."""
+    if header == "forwarded":
+        forwarded = environ.get("HTTP_FORWARDED")
+        if not isinstance(forwarded, str):
+            return iter(())
+        return (_node(node) for node in _forwarded_for(forwarded))
+    x_forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
+    if not isinstance(x_forwarded_for, str):
+        return iter(())
+    return (_address(entry) for entry in reversed(x_forwarded_for.split(",")))
+
+
+def _forwarded_for(header: str) -> Iterator[str]:
+    """The ``for=`` values of a ``Forwarded`` header (RFC 7239, section 4), the
+    rightmost element first, up to the first element that has none or is not well
+    formed. Empty list elements are skipped."""
+    # Only the rightmost elements can come from trusted proxies, and they must read
+    # the same whatever a client put to their left: read from the left, a client's
+    # unbalanced quote would swallow them. So the header is parsed from the right.
+    cut = len(header) > MAX_FORWARDED_LENGTH
+    text = header[-MAX_FORWARDED_LENGTH:]
+    end = len(text)
+    for _ in range(MAX_FORWARDED_ELEMENTS):
+        end = _skip_space(text, end)
+        if end == 0:
+            return
+        if text[end - 1] == ",":
+            end -= 1  # an empty list element, which HTTP says to ignore
+            continue
+
+        element = _element_before(text, end)
+        if element is None:
+            return
+        node, end = element
+        if node is None or (cut and end < 0):
+            return  # no node, or the start of the element was cut off
+        yield node
+        if end < 0:
+            return
+
+
+def _element_before(text: str, end: int) -> tuple[str | None, int] | None:
+    """The ``for=`` value of the forwarded-element that ends at ``end`` (None when
+    it has none) and the index of the comma before the element (-1 when the element
+    starts the text). None when the element is not well formed."""
+    params: dict[str, str] = {}
+    pos = end
+    while True:
+        pos = _skip_space(text, pos)
+        if pos > 0 and text[pos - 1] not in ",;":
+            pair = _pair_before(text, pos)
+            if pair is None or pair[0] in params:
+                return None  # each parameter may appear once in an element
+            name, value, pos = pair
+            params[name] = value
+            pos = _skip_space(text, pos)
+
+        if pos == 0:
+            return params.get("for"), -1
+        if text[pos - 1] == ",":
+            return params.get("for"), pos - 1
+        if text[pos - 1] != ";":
+            return None
+        pos -= 1
+
+
+def _pair_before(text: str, end: int) -> tuple[str, str, int] | None:
+    """The ``token=value`` pair that ends at ``end``: its name in lower case, its
+    value with the quotes and escapes removed, and the index where it starts. None
+    when it is not such a pair."""
+    if text[end - 1] == '"':
+        quoted = _quoted_before(text, end)
+        if quoted is None:
+            return None
+        value, equals = quoted[0], quoted[1] - 1
+    else:
+        equals = _token_start(text, end) - 1
+        value = text[equals + 1 : end]
+        if not value:
+            return None
+
+    if equals < 0 or text[equals] != "=":
+        return None
+    start = _token_start(text, equals)
+    if start == equals:
+        return None
+    return text[start:equals].lower(), value, start
+
+
+def _quoted_before(text: str, end: int) -> tuple[str, int] | None:
+    """The quoted string whose closing quote is at ``end - 1``, unescaped, and the
+    index of its opening quote. None when its closing quote is escaped or it has no
+    opening quote."""
+    if _is_escaped(text, end - 1):
+        return None
+    start = end - 1
+    while True:
+        start = text.rfind('"', 0, start)
+        if start < 0:
+            return None
+        if not _is_escaped(text, start):
+            return _QUOTED_PAIR.sub(r"\1", text[start + 1 : end - 1]), start
+
+
+def _is_escaped(text: str, index: int) -> bool:
+    """Whether the character at ``index`` is the second of a quoted pair: after an
+    odd number of backslashes."""
+    start = index
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (index - start) % 2 == 1
+
+
+def _token_start(text: str, end: int) -> int:
+    start = end
+    while start > 0 and text[start - 1] in _TOKEN_CHARS:
+        start -= 1
+    return start
+
+
+def _skip_space(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    return end
+
+
+def _node(value: str) -> _Address | None:
+    """The address of a ``for=`` node (RFC 7239, section 6): IPv4, or IPv6 in
+    brackets, either perhaps with a port or an obfuscated port (``_p1``). None for
+    ``unknown``, an obfuscated identifier (``_hidden``) and anything else, such as
+    IPv6 without brackets, where the last group could be taken for a port."""
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        if not bracket:
+            return None
+    else:
+        colon = value.find(":")
+        host, rest = (value, "") if colon < 0 else (value[:colon], value[colon:])
+    if rest and not (rest[0] == ":" and _is_node_port(rest[1:])):
+        return None
+    if ":" not in host and value.startswith("["):
+        return None  # brackets hold IPv6 only
+    return _address(host)
+
+
+def _is_node_port(port: str) -> bool:
+    return _is_port(port) or _OBFUSCATED_PORT.fullmatch(port) is not None
 
 
 # ---- user agents ---------------------------------------------------------------------

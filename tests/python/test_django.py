@@ -366,6 +366,11 @@ def test_events_the_settings_leave_out_are_not_emitted(
             r"unknown protekt settings \[\"PROTEKT\['DATADIR'\]\"\]",
             id="misspelt-key",
         ),
+        pytest.param(
+            {"DATA_DIR": "x", "PROXY_HEADER": "X-Real-IP"},
+            r"PROTEKT\['PROXY_HEADER'\] must be 'x-forwarded-for' or 'forwarded'",
+            id="unknown-proxy-header",
+        ),
     ],
 )
 def test_settings_with_a_mistake_are_refused_with_the_key_named(

@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 import protekt
-from protekt.enrichment import MAX_USER_AGENT_LENGTH, Enricher
+from protekt.enrichment import (
+    MAX_FORWARDED_ELEMENTS,
+    MAX_FORWARDED_LENGTH,
+    MAX_USER_AGENT_LENGTH,
+    Enricher,
+)
 
 GEOIP_DATABASE = (
     Path(__file__).parents[3] / "shared" / "data" / "geoip" / "GeoLite2-City-Test.mmdb"
@@ -59,6 +64,16 @@ def enricher() -> Iterator[Enricher]:
 
 
 @pytest.fixture
+def rfc7239() -> Iterator[Enricher]:
+    """As `enricher`, reading the RFC 7239 `Forwarded` header instead of
+    `X-Forwarded-For`."""
+    with Enricher(
+        trusted_proxies=["10.0.0.0/8", "::1"], proxy_header="forwarded"
+    ) as enricher:
+        yield enricher
+
+
+@pytest.fixture
 def located(geoip_database: Path) -> Iterator[Enricher]:
     """Trusts 10.0.0.0/8 and reads the GeoLite2 test database."""
     with Enricher(
@@ -77,6 +92,11 @@ def environ(
     if forwarded is not None:
         result["HTTP_X_FORWARDED_FOR"] = forwarded
     return result
+
+
+def forwarded_environ(peer: str | None, header: str, **more: str) -> dict[str, Any]:
+    """A WSGI environ from `peer`, with an RFC 7239 `Forwarded` header."""
+    return environ(peer, HTTP_FORWARDED=header, **more)
 
 
 # ---- the client's address ------------------------------------------------------------
@@ -208,6 +228,271 @@ def test_trusted_proxies_that_are_not_networks_are_refused(proxies: Any) -> None
         Enricher(trusted_proxies=proxies)
 
     assert refused.value.field == "trusted_proxies"
+
+
+# ---- the Forwarded header ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "header", "client"),
+    [
+        pytest.param("10.0.0.2", "for=81.2.69.142", "81.2.69.142", id="ipv4"),
+        pytest.param("10.0.0.2", 'for="81.2.69.142:47011"', "81.2.69.142", id="port"),
+        pytest.param("::1", 'for="[2001:db8::7]:4711"', "2001:db8::7", id="ipv6-port"),
+        pytest.param("::1", 'for="[2001:db8::7]"', "2001:db8::7", id="ipv6"),
+        pytest.param(
+            "10.0.0.2", 'for="81.2.69.142:_p1"', "81.2.69.142", id="obfuscated-port"
+        ),
+        pytest.param(
+            "10.0.0.2", 'for="[::ffff:81.2.69.142]"', "81.2.69.142", id="mapped"
+        ),
+        pytest.param(
+            "10.0.0.2",
+            "for=81.2.69.142;proto=https;by=10.0.0.2;host=example.com",
+            "81.2.69.142",
+            id="other-parameters",
+        ),
+        pytest.param(
+            "10.0.0.2", "proto=https ; for=81.2.69.142 ;", "81.2.69.142", id="spaces"
+        ),
+    ],
+)
+def test_a_trusted_proxy_tells_the_client_address_in_forwarded(
+    rfc7239: Enricher, peer: str, header: str, client: str
+) -> None:
+    assert rfc7239.client_ip(forwarded_environ(peer, header)) == client
+
+
+@pytest.mark.parametrize("name", ["For", "FOR", "fOr"])
+def test_forwarded_parameter_names_are_case_insensitive(
+    rfc7239: Enricher, name: str
+) -> None:
+    header = f"{name}=81.2.69.142, {name}=10.0.0.1"
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+@pytest.mark.parametrize(
+    ("header", "client"),
+    [
+        pytest.param(r'for="81.2.69.\142"', "81.2.69.142", id="escaped-digit"),
+        pytest.param(
+            r'for="\[2001:db8::7\]:4711"', "2001:db8::7", id="escaped-brackets"
+        ),
+        pytest.param(
+            r'for=81.2.69.142;ext="say \"hi, for=1.2.3.4\"", for=10.0.0.1',
+            "81.2.69.142",
+            id="escaped-quotes-elsewhere",
+        ),
+        pytest.param(
+            r'for=81.2.69.142;ext="a\\", for=10.0.0.1',
+            "81.2.69.142",
+            id="escaped-backslash-before-closing-quote",
+        ),
+    ],
+)
+def test_quoted_forwarded_values_are_unescaped(
+    rfc7239: Enricher, header: str, client: str
+) -> None:
+    assert rfc7239.client_ip(forwarded_environ("::1", header)) == client
+
+
+def test_commas_and_semicolons_in_quoted_strings_do_not_split_elements(
+    rfc7239: Enricher,
+) -> None:
+    header = 'for=81.2.69.142;host="a,b;for=1.2.3.4", for=10.0.0.1'
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(
+            "for=1.2.3.4, for=81.2.69.142, for=10.0.0.1;by=10.0.0.2", id="one-header"
+        ),
+        # What a WSGI server makes of three Forwarded header lines.
+        pytest.param(
+            'for=1.2.3.4,for=81.2.69.142;proto=https,for="10.0.0.1:80"',
+            id="joined-headers",
+        ),
+        pytest.param("for=1.2.3.4, for=81.2.69.142, , for=10.0.0.1,", id="empty"),
+    ],
+)
+def test_forwarded_elements_are_walked_from_the_right_past_trusted_proxies(
+    rfc7239: Enricher, header: str
+) -> None:
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+def test_when_every_forwarded_node_is_a_trusted_proxy_the_leftmost_is_the_client(
+    rfc7239: Enricher,
+) -> None:
+    header = "for=10.0.0.9, for=10.0.0.1"
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "10.0.0.9"
+
+
+def test_forwarded_from_an_untrusted_peer_is_ignored(rfc7239: Enricher) -> None:
+    spoofed = forwarded_environ("198.51.100.20", "for=81.2.69.142")
+
+    assert rfc7239.client_ip(spoofed) == "198.51.100.20"
+
+
+@pytest.mark.parametrize("node", ["_hidden", '"_hidden"', "unknown", "UNKNOWN"])
+def test_an_obfuscated_or_unknown_node_stops_the_walk(
+    rfc7239: Enricher, node: str
+) -> None:
+    behind = forwarded_environ("10.0.0.2", f"for=81.2.69.142, for={node}, for=10.0.0.1")
+    alone = forwarded_environ("10.0.0.2", f"for={node}")
+
+    assert rfc7239.client_ip(behind) == "10.0.0.1"
+    assert rfc7239.client_ip(alone) == "10.0.0.2"
+
+
+def test_an_element_without_for_stops_the_walk(rfc7239: Enricher) -> None:
+    header = "for=81.2.69.142, proto=https;by=10.0.0.1, for=10.0.0.3"
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "10.0.0.3"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param('for="81.2.69.142', id="unterminated-quote"),
+        pytest.param(r'for="81.2.69.142\"', id="escaped-closing-quote"),
+        pytest.param("for81.2.69.142", id="missing-equals"),
+        pytest.param('for "81.2.69.142"', id="space-for-equals"),
+        pytest.param("for = 81.2.69.142", id="spaces-around-equals"),
+        pytest.param("for=", id="empty-value"),
+        pytest.param("=81.2.69.142", id="empty-name"),
+        pytest.param("for=81.2.69.142:47011", id="unquoted-port"),
+        pytest.param("for=[2001:db8::7]", id="unquoted-ipv6"),
+        pytest.param('for="2001:db8::7"', id="ipv6-without-brackets"),
+        pytest.param('for="[81.2.69.142]"', id="ipv4-in-brackets"),
+        pytest.param('for="81.2.69.142:port"', id="bad-port"),
+        pytest.param("for=81.2.69.142;for=1.2.3.4", id="for-twice"),
+        pytest.param("for=81.2.69.142 for=1.2.3.4", id="no-separator"),
+        pytest.param(";;", id="no-pairs"),
+    ],
+)
+def test_a_malformed_last_forwarded_element_leaves_the_peer(
+    rfc7239: Enricher, header: str
+) -> None:
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "10.0.0.2"
+
+
+def test_a_malformed_forwarded_element_stops_the_walk_at_the_last_trusted_address(
+    rfc7239: Enricher,
+) -> None:
+    header = 'for=81.2.69.142, for="1.2.3.4, for=10.0.0.1'
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "10.0.0.1"
+
+
+def test_a_clients_unbalanced_quote_cannot_hide_the_address_the_proxy_added(
+    rfc7239: Enricher,
+) -> None:
+    # The client sent `Forwarded: for="`; its proxy added its own header line.
+    header = 'for=", for=81.2.69.142'
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+@pytest.mark.parametrize(
+    ("header", "client"),
+    [
+        pytest.param("for=81.2.69.142", "81.2.69.142", id="forwarded"),
+        pytest.param("for=_hidden", "10.0.0.2", id="obfuscated-forwarded"),
+        pytest.param("proto=https", "10.0.0.2", id="forwarded-without-for"),
+        pytest.param('for="81.2.69.142', "10.0.0.2", id="malformed-forwarded"),
+        pytest.param("  ", "10.0.0.2", id="blank-forwarded"),
+    ],
+)
+def test_with_forwarded_chosen_x_forwarded_for_is_not_read(
+    rfc7239: Enricher, header: str, client: str
+) -> None:
+    both = environ("10.0.0.2", "198.51.100.20", HTTP_FORWARDED=header)
+
+    assert rfc7239.client_ip(both) == client
+
+
+def test_by_default_a_forwarded_header_a_client_sent_is_not_read(
+    enricher: Enricher,
+) -> None:
+    # A proxy that writes X-Forwarded-For passes the client's Forwarded on as is.
+    spoofed = environ("10.0.0.2", "198.51.100.20", HTTP_FORWARDED="for=81.2.69.142")
+    only_forwarded = forwarded_environ("10.0.0.2", "for=81.2.69.142")
+
+    assert enricher.client_ip(spoofed) == "198.51.100.20"
+    assert enricher.client_ip(only_forwarded) == "10.0.0.2"
+
+
+@pytest.mark.parametrize("header", ["Forwarded", "x_forwarded_for", "", None])
+def test_a_proxy_header_that_is_not_known_is_refused_by_name(header: Any) -> None:
+    with pytest.raises(protekt.ValidationError) as refused:
+        Enricher(proxy_header=header)
+
+    assert refused.value.field == "proxy_header"
+    assert "x-forwarded-for" in str(refused.value)
+
+
+def test_a_proxy_on_a_unix_socket_is_trusted_with_forwarded_when_named() -> None:
+    # nginx over a Unix socket: REMOTE_ADDR is empty.
+    header = 'for="81.2.69.142:51234";proto=https, for=10.0.0.1'
+    with Enricher(
+        trusted_proxies=["unix", "10.0.0.0/8"], proxy_header="forwarded"
+    ) as enricher:
+        assert enricher.client_ip(forwarded_environ("", header)) == "81.2.69.142"
+        assert enricher.client_ip(forwarded_environ("", "for=unknown")) is None
+        assert enricher.client_ip(forwarded_environ("", "for=10.0.0.1")) == "10.0.0.1"
+
+
+def test_forwarded_through_a_unix_socket_is_ignored_unless_named(
+    rfc7239: Enricher,
+) -> None:
+    assert rfc7239.client_ip(forwarded_environ("", "for=81.2.69.142")) is None
+
+
+def test_padding_before_an_over_long_forwarded_header_is_not_read(
+    rfc7239: Enricher,
+) -> None:
+    padding = "for=1.2.3.4, " * (MAX_FORWARDED_LENGTH // 10)
+    header = padding + "for=81.2.69.142, for=10.0.0.1"
+    assert len(header) > MAX_FORWARDED_LENGTH
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+def _of_length(length: int, first: str, last: str) -> str:
+    """`first` and `last` with enough padding between them to make `length`."""
+    return first + "y" * (length - len(first) - len(last)) + last
+
+
+def test_a_forwarded_header_of_the_maximum_length_is_read_whole(
+    rfc7239: Enricher,
+) -> None:
+    header = _of_length(MAX_FORWARDED_LENGTH, "for=81.2.69.142;pad=", ", for=10.0.0.1")
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "81.2.69.142"
+
+
+def test_an_element_cut_by_the_length_limit_is_not_read(rfc7239: Enricher) -> None:
+    # The limit cuts off the X: what is left reads `for=`, but the name is `Xfor`.
+    header = _of_length(
+        MAX_FORWARDED_LENGTH + 1, "Xfor=81.2.69.142;pad=", ", for=10.0.0.1"
+    )
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", header)) == "10.0.0.1"
+
+
+def test_at_most_max_forwarded_elements_are_read(rfc7239: Enricher) -> None:
+    proxies = [f"for=10.0.0.{n}" for n in range(MAX_FORWARDED_ELEMENTS - 1, 0, -1)]
+    within = ", ".join(["for=81.2.69.142", *proxies])
+    beyond = ", ".join(["for=81.2.69.142", "for=10.0.0.200", *proxies])
+
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", within)) == "81.2.69.142"
+    assert rfc7239.client_ip(forwarded_environ("10.0.0.2", beyond)) == "10.0.0.200"
 
 
 # ---- devices -------------------------------------------------------------------------

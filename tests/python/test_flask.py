@@ -284,6 +284,40 @@ def test_with_emit_nowait_the_helpers_return_a_handle_to_wait_on(
 
 
 @pytest.mark.parametrize(
+    ("header", "environ", "ip"),
+    [
+        pytest.param(
+            "x-forwarded-for",
+            {"HTTP_X_FORWARDED_FOR": "81.2.69.142", "HTTP_FORWARDED": "for=1.2.3.4"},
+            "81.2.69.142",
+            id="x-forwarded-for",
+        ),
+        pytest.param(
+            "forwarded",
+            {"HTTP_X_FORWARDED_FOR": "1.2.3.4", "HTTP_FORWARDED": "for=81.2.69.142"},
+            "81.2.69.142",
+            id="forwarded",
+        ),
+    ],
+)
+def test_the_proxy_header_setting_chooses_the_header_the_address_comes_from(
+    make_app: Callable[..., flask.Flask], header: str, environ: dict[str, str], ip: str
+) -> None:
+    app = make_app(
+        PROTEKT_DISPATCH="none",
+        PROTEKT_TRUSTED_PROXIES=["10.0.0.0/8"],
+        PROTEKT_PROXY_HEADER=header,
+    )
+    request_environ = {"REMOTE_ADDR": "10.0.0.2", **environ}
+
+    with app.test_request_context("/", environ_base=request_environ):
+        event = Protekt().mfa_completed(type("U", (), {"id": 7})(), method="sms")
+        stored = Protekt().engine.get_event(event.id)
+
+    assert stored["data"]["ip"] == ip
+
+
+@pytest.mark.parametrize(
     ("config", "complaint"),
     [
         pytest.param({}, "PROTEKT_DATA_DIR is required", id="no-dir"),
@@ -296,6 +330,11 @@ def test_with_emit_nowait_the_helpers_return_a_handle_to_wait_on(
             {"PROTEKT_DATA_DIR": "x", "PROTEKT_USER_FIELDS": {"phone": "phone"}},
             "only id, email and name",
             id="unknown-user-field",
+        ),
+        pytest.param(
+            {"PROTEKT_DATA_DIR": "x", "PROTEKT_PROXY_HEADER": "X-Real-IP"},
+            "PROTEKT_PROXY_HEADER must be 'x-forwarded-for' or 'forwarded'",
+            id="unknown-proxy-header",
         ),
     ],
 )

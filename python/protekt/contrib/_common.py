@@ -35,7 +35,7 @@ from protekt._signing import DEFAULT_TOLERANCE, AsymmetricWebhook, Webhook, head
 from protekt._token import ApiToken
 
 if TYPE_CHECKING:
-    from protekt.enrichment import Enricher
+    from protekt.enrichment import Enricher, ProxyHeader
 
 __all__ = [
     "DISPATCH_MODES",
@@ -111,6 +111,7 @@ class Settings:
     ca_file: str | None = None
     events: frozenset[str] = frozenset(AUTH_EVENTS)
     trusted_proxies: tuple[str, ...] = ()
+    proxy_header: ProxyHeader = "x-forwarded-for"
     geoip_database: str | None = None
     user_fields: UserFields = field(default_factory=UserFields)
     dispatch: Dispatch = "none"
@@ -191,6 +192,18 @@ def _dispatch(value: object, name: str) -> Dispatch:
     )
 
 
+def _proxy_header(value: object, name: str) -> ProxyHeader:
+    if value == "x-forwarded-for":
+        return "x-forwarded-for"
+    if value == "forwarded":
+        return "forwarded"
+    raise ValidationError(
+        f"{name} must be 'x-forwarded-for' or 'forwarded' (RFC 7239), the header "
+        f"the trusted proxies write, not {value!r}",
+        field=name,
+    )
+
+
 def _user_fields(value: object, name: str) -> UserFields:
     if isinstance(value, UserFields):
         return value
@@ -218,6 +231,7 @@ SETTING_NAMES: Final[dict[str, Callable[[Any, str], Any]]] = {
     "ca_file": _optional_path,
     "events": _events,
     "trusted_proxies": _strings,
+    "proxy_header": _proxy_header,
     "geoip_database": _optional_path,
     "user_fields": _user_fields,
     "dispatch": _dispatch,
@@ -361,6 +375,7 @@ class Emitter:
 
                 self._enricher = Enricher(
                     trusted_proxies=self.settings.trusted_proxies,
+                    proxy_header=self.settings.proxy_header,
                     geoip_database=self.settings.geoip_database,
                 )
             return self._enricher
