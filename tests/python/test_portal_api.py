@@ -1153,6 +1153,112 @@ def test_an_unknown_delivery_is_404(api: TestClient, create: Creator) -> None:
         assert error_of(answer, 404)["type"] == "not_found"
 
 
+def test_a_log_page_with_attempts_holds_each_deliverys_attempt_log_in_order(
+    api: TestClient,
+    activate: Creator,
+    serve: Callable[..., ScriptedReceiver],
+    dispatching: protekt.Engine,
+) -> None:
+    receiver = serve(script=[Answer(503, body=b"busy")], default=Answer(200))
+    active = activate(receiver.url(), retry={"max_attempts": 1, "interval": 1})
+    retried = emit(api)
+    finished_deliveries(dispatching, retried["id"])
+    first_time = emit(api)
+    finished_deliveries(dispatching, first_time["id"])
+
+    page = api.get("/api/v1/deliveries", params={"include": "attempts"}).json()
+
+    assert page["next"] is None
+    assert [d["event_id"] for d in page["deliveries"]] == [
+        first_time["id"],
+        retried["id"],
+    ]
+    newest, oldest = page["deliveries"]
+    assert [(a["number"], a["status"]) for a in oldest["attempt_log"]] == [
+        (1, 503),
+        (2, 200),
+    ]
+    assert oldest["attempt_log"][0]["response_excerpt"] == "busy"
+    assert [(a["number"], a["status"]) for a in newest["attempt_log"]] == [(1, 200)]
+    for delivery in page["deliveries"]:
+        one = api.get(f"/api/v1/deliveries/{delivery['event_id']}/{active['id']}")
+        assert delivery == one.json()
+
+
+def test_a_log_page_with_attempts_pages_like_the_log(
+    api: TestClient, activate: Creator
+) -> None:
+    activate("https://hooks.example.com/h")
+    events = [emit(api) for _ in range(3)]
+
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        query = {"include": "attempts", "limit": 2, "after": after}
+        page = api.get("/api/v1/deliveries", params=query).json()
+        assert len(page["deliveries"]) <= 2
+        seen += [d["event_id"] for d in page["deliveries"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == [e["id"] for e in reversed(events)]
+
+
+def test_a_delivery_not_attempted_yet_has_an_empty_attempt_log(
+    api: TestClient, activate: Creator
+) -> None:
+    active = activate("https://hooks.example.com/h")  # no dispatcher runs
+    event = emit(api)
+
+    page = api.get(
+        "/api/v1/deliveries",
+        params={"endpoint_id": active["id"], "include": "attempts"},
+    ).json()
+
+    (delivery,) = page["deliveries"]
+    assert delivery["event_id"] == event["id"]
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 0)
+    assert delivery["attempt_log"] == []
+
+
+def test_a_log_page_leaves_the_attempts_out_unless_asked(
+    api: TestClient, activate: Creator
+) -> None:
+    activate("https://hooks.example.com/h")
+    emit(api)
+
+    (delivery,) = api.get("/api/v1/deliveries").json()["deliveries"]
+
+    assert "attempt_log" not in delivery
+
+
+@pytest.mark.parametrize("value", ["bodies", "Attempts", "attempts,bodies", ""])
+def test_an_unknown_include_is_refused_422_naming_it(
+    api: TestClient, value: str
+) -> None:
+    answer = api.get("/api/v1/deliveries", params={"include": value})
+
+    error = error_of(answer, 422)
+    assert error["field"] == "include"
+    assert "attempts" in error["message"]
+
+
+def test_a_log_page_with_attempts_holds_at_most_100_deliveries(
+    api: TestClient,
+) -> None:
+    too_many = api.get(
+        "/api/v1/deliveries", params={"include": "attempts", "limit": 101}
+    )
+    most = api.get("/api/v1/deliveries", params={"include": "attempts", "limit": 100})
+    without = api.get("/api/v1/deliveries", params={"limit": 500})
+
+    error = error_of(too_many, 422)
+    assert error["field"] == "limit"
+    assert "100" in error["message"]
+    assert most.status_code == 200
+    assert without.status_code == 200
+
+
 # ---- dead letters --------------------------------------------------------------------
 
 

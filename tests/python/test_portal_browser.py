@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
 import protekt
 from _dispatch_helpers import Answer, ScriptedReceiver, finished_deliveries, wait_for
@@ -37,6 +39,16 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 LOOPBACK = ["127.0.0.0/8"]
+
+# The endpoint page's refresh interval in the tests that watch it (`?refresh=`); a
+# slower one where a refresh must be told from the next; how long a check that
+# nothing is asked waits: longer than either interval.
+FAST_REFRESH_S = 0.2
+SLOW_REFRESH_S = 1.0
+QUIET_S = 1.5
+POLL_MS = 20
+# The pages of the delivery log hold this many deliveries (LOG_PAGE in endpoint.js).
+LOG_PAGE = 20
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"Debian's Chromium ({CHROMIUM}) is not installed"
@@ -156,9 +168,65 @@ def active_endpoint(portal: Portal, url: str, **settings: Any) -> protekt.Endpoi
     return portal.engine.endpoints.save(endpoint.id, skip_verification=True)
 
 
-def open_endpoint(page: Page, portal: Portal, endpoint: protekt.Endpoint) -> None:
-    page.goto(f"{portal.url}#/endpoints/{endpoint.id}")
+def open_endpoint(
+    page: Page,
+    portal: Portal,
+    endpoint: protekt.Endpoint,
+    *,
+    refresh: float | None = None,
+) -> None:
+    """Opens the endpoint's page; `refresh` sets its refresh interval in seconds."""
+    query = "" if refresh is None else f"?refresh={refresh}"
+    page.goto(f"{portal.url}{query}#/endpoints/{endpoint.id}")
     expect(page.get_by_role("heading", name=endpoint.url, level=1)).to_be_visible()
+
+
+def api_requests(page: Page, path: str) -> list[dict[str, list[str]]]:
+    """The queries of the requests the page makes from now on to paths that match
+    the regular expression `path`, in order; the list grows as they are made."""
+    seen: list[dict[str, list[str]]] = []
+    pattern = re.compile(path)
+
+    def record(request: Request) -> None:
+        address = urlsplit(request.url)
+        if pattern.fullmatch(address.path):
+            seen.append(parse_qs(address.query))
+
+    page.on("request", record)
+    return seen
+
+
+def wait_for_requests(
+    page: Page,
+    requests: list[Any],
+    count: int,
+    *,
+    timeout: float = BROWSER_TIMEOUT_MS / 1000,
+) -> None:
+    """Waits at most `timeout` seconds until `requests` holds `count` requests. The
+    page's events arrive only while Playwright is called: the wait is the page's."""
+    deadline = time.monotonic() + timeout
+    while len(requests) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{len(requests)} requests, not {count}, in {timeout} s"
+            )
+        page.wait_for_timeout(POLL_MS)
+
+
+def asked_nothing_for(page: Page, requests: list[Any], seconds: float) -> bool:
+    """Whether `requests` stays as it is for `seconds` (a bounded wait)."""
+    before = len(requests)
+    page.wait_for_timeout(seconds * 1000)
+    return len(requests) == before
+
+
+SET_VISIBILITY = """(state) => {
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => state,
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
 
 
 def fits_width(page: Page) -> bool:
@@ -555,6 +623,171 @@ def test_text_from_the_api_is_shown_as_text_never_as_markup(
     expect(page.get_by_text(markup)).to_be_visible()
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("window.injected") is None
+
+
+# ---- the endpoint page refreshing by itself ------------------------------------------
+
+
+def test_a_delivery_made_while_the_endpoint_page_is_open_appears_without_a_reload(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    sign_in(page, portal)
+    open_endpoint(page, portal, endpoint, refresh=FAST_REFRESH_S)
+    expect(page.get_by_text("No deliveries yet.")).to_be_visible()
+    expect(page.locator(".freshness")).to_contain_text("Updated")
+    page.evaluate("window.sameDocument = true")
+
+    first = portal.engine.emit("user.login.succeeded", user={"id": "u_1"})
+    finished_deliveries(portal.engine, first.id)
+    deliveries = page.locator("details.delivery")
+    expect(deliveries).to_have_count(1)
+    expect(deliveries).to_contain_text("Delivered")
+    expect(page.locator(".stats")).to_contain_text(re.compile(r"Deliveries\s*1"))
+    expect(page.locator(".legend")).to_contain_text("Succeeded (1)")
+
+    # A delivery the reader opened stays open when the next one comes in.
+    deliveries.first.locator("summary").click()
+    second = portal.engine.emit("user.login.failed", user={"id": "u_2"})
+    finished_deliveries(portal.engine, second.id)
+    expect(deliveries).to_have_count(2)
+    expect(deliveries.first).to_contain_text("User login failure")
+    opened = page.locator("details.delivery[open]")
+    expect(opened).to_have_count(1)
+    expect(opened).to_contain_text("User login success")
+    expect(opened.locator("td[data-label=Status]")).to_have_text("200")
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_a_status_changed_elsewhere_shows_on_the_open_endpoint_page(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    sign_in(page, portal)
+    open_endpoint(page, portal, endpoint, refresh=FAST_REFRESH_S)
+    status = page.locator(".page-head .badge")
+    expect(status).to_have_text("Active")
+
+    portal.engine.endpoints.pause(endpoint.id)
+
+    expect(status).to_have_text("Paused")
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(page.get_by_role("button", name="Send test event")).to_be_disabled()
+
+
+def test_the_endpoint_page_refreshes_only_while_visible_and_stops_when_left(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    sign_in(page, portal)
+    stats = api_requests(page, rf"/api/v1/endpoints/{endpoint.id}/stats")
+    open_endpoint(page, portal, endpoint, refresh=SLOW_REFRESH_S)
+    wait_for_requests(page, stats, 2)  # shown, then refreshed
+
+    # Hidden, it asks nothing; shown again, it refreshes at once, well before its
+    # interval could have come round.
+    page.evaluate(SET_VISIBILITY, "hidden")
+    page.wait_for_timeout(POLL_MS)
+    assert asked_nothing_for(page, stats, QUIET_S)
+    hidden = len(stats)
+    page.evaluate(SET_VISIBILITY, "visible")
+    wait_for_requests(page, stats, hidden + 1, timeout=SLOW_REFRESH_S / 2)
+
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role(
+        "link", name="Webhooks"
+    ).click()
+    expect(page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
+    page.wait_for_timeout(POLL_MS)
+    assert asked_nothing_for(page, stats, QUIET_S)
+
+
+def test_the_endpoint_page_does_not_refresh_behind_an_open_dialog(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    sign_in(page, portal)
+    open_endpoint(page, portal, endpoint, refresh=FAST_REFRESH_S)
+    expect(page.get_by_text("No deliveries yet.")).to_be_visible()
+
+    page.get_by_role("button", name="Delete endpoint").click()
+    dialog = page.get_by_role("dialog", name="Delete this endpoint?")
+    expect(dialog).to_be_visible()
+    event = portal.engine.emit("user.login.succeeded", user={"id": "u_1"})
+    finished_deliveries(portal.engine, event.id)
+    page.wait_for_timeout(QUIET_S * 1000)
+    expect(page.get_by_text("No deliveries yet.")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator("details.delivery")).to_contain_text("Delivered")
+
+
+def test_a_failed_refresh_is_said_once_quietly_and_cleared_by_the_next(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    sign_in(page, portal)
+    open_endpoint(page, portal, endpoint, refresh=FAST_REFRESH_S)
+    summary = page.locator(".stats")
+    expect(summary).to_contain_text(re.compile(r"Deliveries\s*0"))
+    freshness = page.locator(".freshness")
+    expect(freshness).to_contain_text("Updated")
+
+    # The stats route fails as a closed engine would, a request at a time.
+    stats = f"**/api/v1/endpoints/{endpoint.id}/stats"
+    asked = api_requests(page, rf"/api/v1/endpoints/{endpoint.id}/stats")
+    page.route(
+        stats,
+        lambda route: route.fulfill(
+            status=503,
+            json={"error": {"type": "storage", "message": "the disk is full"}},
+        ),
+    )
+    expect(freshness).to_contain_text("Could not refresh (the disk is full)")
+    wait_for_requests(page, asked, 3)  # at least two failed
+    expect(page.get_by_text("Could not refresh")).to_have_count(1)
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(summary).to_contain_text(re.compile(r"Deliveries\s*0"))
+
+    page.unroute(stats)
+    expect(freshness).not_to_contain_text("Could not refresh")
+    expect(freshness).to_contain_text("Updated")
+
+
+def test_the_delivery_log_asks_for_each_page_with_its_attempts_in_one_request(
+    page: Page, portal: Portal, receiver: ScriptedReceiver
+) -> None:
+    endpoint = active_endpoint(portal, receiver.url())
+    events = [
+        portal.engine.emit("user.login.succeeded", user={"id": f"u_{n}"})
+        for n in range(LOG_PAGE + 5)
+    ]
+    for event in events:
+        finished_deliveries(portal.engine, event.id)
+    sign_in(page, portal)
+    pages = api_requests(page, r"/api/v1/deliveries")
+    one_by_one = api_requests(page, r"/api/v1/deliveries/[^/]+/[^/]+")
+
+    open_endpoint(page, portal, endpoint, refresh=0)
+    deliveries = page.locator("details.delivery")
+    expect(deliveries).to_have_count(LOG_PAGE)
+    expect(page.locator("details.delivery table.attempts")).to_have_count(LOG_PAGE)
+    assert len(pages) == 1
+    assert pages[0]["include"] == ["attempts"]
+    assert pages[0]["endpoint_id"] == [endpoint.id]
+
+    page.get_by_role("button", name="Load more").click()
+    expect(deliveries).to_have_count(LOG_PAGE + 5)
+    expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+    assert len(pages) == 2
+    assert pages[1]["include"] == ["attempts"]
+    assert "after" in pages[1]
+    assert one_by_one == []
+
+    oldest = deliveries.last
+    oldest.locator("summary").click()
+    expect(oldest.locator("td[data-label=Status]")).to_have_text("200")
+    expect(oldest).to_contain_text(events[0].id)
 
 
 # ---- a phone -------------------------------------------------------------------------

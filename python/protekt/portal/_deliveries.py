@@ -1,9 +1,10 @@
-"""Events and their deliveries: emit an event, read the delivery log, look at one
-delivery with every attempt made for it."""
+"""Events and their deliveries: emit an event, read the delivery log (a page of it
+with each delivery's attempts, if asked), look at one delivery with every attempt
+made for it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Query
 
@@ -11,6 +12,7 @@ from protekt._engine import Delivery, DeliveryStatus, Engine
 from protekt._exceptions import ValidationError
 from protekt.portal._schemas import (
     DeliveryDetail,
+    DeliveryDetailList,
     DeliveryList,
     DeliveryOut,
     EventIn,
@@ -23,6 +25,9 @@ router = APIRouter(prefix="/api/v1", tags=["deliveries"])
 
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 500
+# A page with each delivery's attempts reads up to 51 attempts per delivery, each
+# with its response excerpt: the page is held smaller.
+MAX_PAGE_WITH_ATTEMPTS: Final = 100
 
 
 @router.post("/events", status_code=201, tags=["events"])
@@ -50,9 +55,21 @@ def list_deliveries(
     until: Annotated[str | None, Query(description="RFC 3339, exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     after: Annotated[str | None, Query(description="`next` of a page")] = None,
-) -> DeliveryList:
+    include: Annotated[
+        Literal["attempts"] | None,
+        Query(description="`attempts`: each delivery with its `attempt_log`"),
+    ] = None,
+) -> DeliveryList | DeliveryDetailList:
     """Deliveries, newest event first, filtered by endpoint, event type, status and
-    the event's time. Pass an answer's `next` as `after` for the next page."""
+    the event's time. Pass an answer's `next` as `after` for the next page. With
+    `include=attempts`, each delivery comes with its attempt log, as one delivery
+    does, and `limit` is at most 100."""
+    if include == "attempts" and limit > MAX_PAGE_WITH_ATTEMPTS:
+        raise ValidationError(
+            f"limit: at most {MAX_PAGE_WITH_ATTEMPTS} with include=attempts; "
+            "ask for the rest with `next`",
+            field="limit",
+        )
     page = engine.delivery_log(
         endpoint_id=endpoint_id or None,
         event_type=event_type or None,
@@ -62,6 +79,10 @@ def list_deliveries(
         limit=limit,
         after=after or None,
     )
+    if include == "attempts":
+        return DeliveryDetailList(
+            deliveries=[detail_of(engine, d) for d in page.deliveries], next=page.next
+        )
     return DeliveryList(
         deliveries=[DeliveryOut.of(d) for d in page.deliveries], next=page.next
     )

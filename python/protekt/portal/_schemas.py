@@ -388,6 +388,13 @@ class DeliveryList(_Answer):
     next: str | None
 
 
+class DeliveryDetailList(_Answer):
+    """A page of the delivery log asked for with ``include=attempts``."""
+
+    deliveries: list[DeliveryDetail]
+    next: str | None
+
+
 class DeadLetterList(_Answer):
     dead_letters: list[DeliveryOut]
     next: str | None

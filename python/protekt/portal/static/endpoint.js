@@ -1,5 +1,6 @@
 // An endpoint's page: its state and actions, activity chart, delivery log,
-// dead-letter queue and settings.
+// dead-letter queue and settings. Its live parts refresh by themselves while the
+// page is visible (docs/portal.md, "The endpoint page").
 
 import * as api from "./api.js";
 import { activityChart } from "./chart.js";
@@ -31,6 +32,12 @@ const DEAD_LETTER_PAGE = 50;
 const FOLLOW_EVERY_MS = 300;
 const FOLLOW_TIMES = 40;
 
+// How often the live parts refresh. `?refresh=<seconds>` in the address, before the
+// "#", changes it within these bounds; `?refresh=0` turns it off.
+const REFRESH_S = 5;
+const MIN_REFRESH_S = 0.2;
+const MAX_REFRESH_S = 3600;
+
 const RANGES = [
   [24, 24, "Last 24 hours"],
   [6, 24, "Last 6 hours"],
@@ -38,6 +45,66 @@ const RANGES = [
 ];
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The refresh interval in milliseconds that the address asks for; 0 for none. */
+function refreshInterval() {
+  const asked = new URLSearchParams(location.search).get("refresh");
+  const seconds = asked === null || asked.trim() === "" ? REFRESH_S : Number(asked);
+  if (!Number.isFinite(seconds) || seconds < 0) return REFRESH_S * 1000;
+  if (seconds === 0) return 0;
+  return Math.min(Math.max(seconds, MIN_REFRESH_S), MAX_REFRESH_S) * 1000;
+}
+
+/**
+ * Calls `tick` every `interval` ms while the document is visible, and at once when
+ * it becomes visible again; never while the last call is still running. `stop()`
+ * ends it for good.
+ */
+class Poller {
+  constructor(interval, tick) {
+    this.interval = interval;
+    this.tick = tick;
+    this.timer = null;
+    this.running = false;
+    this.stopped = false;
+    this.onVisibility = () => {
+      if (document.visibilityState === "hidden") this.cancel();
+      else this.run();
+    };
+    document.addEventListener("visibilitychange", this.onVisibility);
+    this.schedule();
+  }
+
+  cancel() {
+    clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  schedule() {
+    this.cancel();
+    if (this.stopped || document.visibilityState === "hidden") return;
+    this.timer = setTimeout(() => this.run(), this.interval);
+  }
+
+  async run() {
+    this.cancel();
+    // A call still running schedules the next one when it ends.
+    if (this.stopped || this.running) return;
+    this.running = true;
+    try {
+      await this.tick();
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    this.cancel();
+    document.removeEventListener("visibilitychange", this.onVisibility);
+  }
+}
 
 function section(title, ...content) {
   const headingId = uid("heading");
@@ -81,12 +148,32 @@ class EndpointPage {
     this.path = api.endpointPath(endpoint.id);
     this.range = RANGES[0];
     this.stopChart = () => {};
-    onLeave(() => this.stopChart());
+
+    // What each live part shows, as JSON, so a refresh that brings nothing new
+    // leaves it alone (no flicker, no repeated announcement, focus kept).
+    this.shown = new Map();
+    // The delivery log: the deliveries of the pages shown, the cursor of the next
+    // page, and a counter that lets only the latest load of the log show.
+    this.logDeliveries = [];
+    this.logPages = 1;
+    this.logNext = null;
+    this.logLoad = 0;
+    this.logItems = new Map();
+    // Refreshes run one after another, never two at once.
+    this.refreshes = Promise.resolve();
+    this.refreshing = 0;
+    this.poller = null;
+    this.left = false;
+    onLeave(() => this.leave());
 
     this.outcome = h("div", { class: "outcome", "aria-live": "polite" });
     this.head = h("div", {});
     this.actions = h("div", { class: "actions toolbar" });
     this.activation = h("div", {});
+    this.freshness = h("p", { class: "hint freshness" });
+    this.updatedAt = h("span", {});
+    this.refreshProblem = h("span", { role: "status" });
+    this.freshness.append(this.updatedAt, " ", this.refreshProblem);
     this.stats = h("div", { "aria-live": "polite" });
     this.chart = h("div", {});
     this.log = h("div", {});
@@ -105,6 +192,7 @@ class EndpointPage {
       ),
       this.head,
       this.actions,
+      this.freshness,
       this.outcome,
       this.activation,
       section("Summary", this.stats),
@@ -116,15 +204,104 @@ class EndpointPage {
     this.showHead();
     this.refreshAll();
     this.showSettings();
+
+    const interval = refreshInterval();
+    if (interval > 0) this.poller = new Poller(interval, () => this.refreshQuietly());
   }
 
-  async refreshAll() {
-    await Promise.all([
-      this.showStats(),
-      this.showChart(),
-      this.showLog(),
-      this.showDeadLetters(),
-    ]);
+  leave() {
+    this.left = true;
+    this.poller?.stop();
+    this.stopChart();
+  }
+
+  /**
+   * Loads the live parts again: summary, chart, delivery log, dead letters, after any
+   * refresh still running. A part that fails shows its error in its place. `quiet`,
+   * a part that fails keeps what it showed and the refresh throws the error; the
+   * endpoint's status is refreshed too.
+   */
+  refreshAll({ quiet = false } = {}) {
+    const run = this.refreshes.then(() => this.refreshParts(quiet));
+    this.refreshes = run.catch(() => {});
+    return run;
+  }
+
+  async refreshParts(quiet) {
+    if (this.left) return;
+    this.refreshing += 1;
+    try {
+      const results = await Promise.allSettled([
+        this.showStats({ quiet }),
+        this.showChart({ quiet }),
+        this.refreshLog({ quiet }),
+        this.showDeadLetters({ quiet }),
+        quiet ? this.refreshStatus() : true,
+      ]);
+      const failure = results.find((result) => result.status === "rejected");
+      if (failure) throw failure.reason;
+      if (results.every((result) => result.value !== false)) this.showFresh();
+    } finally {
+      this.refreshing -= 1;
+    }
+  }
+
+  /** One tick of the poller: a refresh that stays out of the reader's way. */
+  async refreshQuietly() {
+    if (!this.main.contains(this.head) || !api.signedIn()) {
+      // The page is gone (signed out, or replaced without leaving).
+      this.leave();
+      return;
+    }
+    if (this.refreshing > 0 || this.interrupted()) return;
+    try {
+      await this.refreshAll({ quiet: true });
+    } catch (error) {
+      this.showStale(error);
+    }
+  }
+
+  /** True while a dialog is open or an action is running: the tick is skipped. */
+  interrupted() {
+    return Boolean(
+      document.querySelector("dialog[open]") ||
+        this.main.querySelector("[aria-busy='true']"),
+    );
+  }
+
+  showFresh() {
+    const now = new Date();
+    this.updatedAt.replaceChildren(
+      "Updated ",
+      h("time", { datetime: now.toISOString() }, now.toLocaleTimeString()),
+      ".",
+    );
+    this.refreshProblem.replaceChildren();
+    this.freshness.classList.remove("stale");
+  }
+
+  /** Says once, quietly, that the page could not refresh; a success clears it. */
+  showStale(error) {
+    if (this.left || this.freshness.classList.contains("stale")) return;
+    this.freshness.classList.add("stale");
+    const reason = error.message.replace(/\.$/, "");
+    this.refreshProblem.replaceChildren(`Could not refresh (${reason}); trying again.`);
+  }
+
+  /** Whether `part` shows `data` already; if not, remembers that it is about to. */
+  showing(part, data) {
+    const json = JSON.stringify(data);
+    if (this.shown.get(part) === json) return true;
+    this.shown.set(part, json);
+    return false;
+  }
+
+  /** Shows an error in `part`, or throws it for a quiet refresh. */
+  failed(part, error, quiet) {
+    if (quiet) throw error;
+    this.shown.delete(part);
+    part.replaceChildren(notice("error", error.message));
+    return false;
   }
 
   say(kind, text, ...extra) {
@@ -205,6 +382,26 @@ class EndpointPage {
     this.showHead();
     this.showSettings();
     await this.refreshAll();
+  }
+
+  /**
+   * Shows a status the endpoint took elsewhere: disabled by the engine after it
+   * answered 410 Gone or kept failing, or changed in another window.
+   */
+  async refreshStatus() {
+    const before = this.endpoint;
+    const fresh = await api.get(this.path);
+    const changed = fresh.status !== before.status;
+    if (this.left || this.endpoint !== before || !changed) return;
+    // Rebuilding the head would take the focus from a control: the next tick.
+    const focus = document.activeElement;
+    const parts = [this.head, this.actions, this.activation];
+    const inPart = parts.some((part) => part.contains(focus));
+    if (inPart && focus.matches("button, input, select, textarea, a")) return;
+    const { status, verification } = fresh;
+    this.endpoint = { ...before, status, verification };
+    this.showHead();
+    if (inPart) this.head.querySelector("h1").focus({ preventScroll: true });
   }
 
   async sendTest() {
@@ -361,14 +558,14 @@ class EndpointPage {
 
   // ---- Summary ----------------------------------------------------------------------
 
-  async showStats() {
+  async showStats({ quiet = false } = {}) {
     let stats;
     try {
       stats = await api.get(`${this.path}/stats`);
     } catch (error) {
-      this.stats.replaceChildren(notice("error", error.message));
-      return;
+      return this.failed(this.stats, error, quiet);
     }
+    if (this.showing(this.stats, stats)) return true;
     const rate = stats.success_rate;
     const percent =
       rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)} %`;
@@ -396,6 +593,7 @@ class EndpointPage {
       ),
       h("p", { class: "hint" }, "Last error: ", lastError || "none"),
     );
+    return true;
   }
 
   // ---- Activity ---------------------------------------------------------------------
@@ -419,19 +617,25 @@ class EndpointPage {
     );
   }
 
-  async showChart() {
-    const [hours, buckets] = this.range;
+  async showChart({ quiet = false } = {}) {
+    const range = this.range;
+    const [hours, buckets] = range;
     let activity;
     try {
       activity = await api.get(`${this.path}/activity`, { hours, buckets });
     } catch (error) {
-      this.chart.replaceChildren(notice("error", error.message));
-      return;
+      if (range !== this.range) return true;
+      return this.failed(this.chart, error, quiet);
     }
+    // Another period was chosen meanwhile, or the page left: that one shows.
+    if (range !== this.range || this.left) return true;
+    if (this.showing(this.chart, [hours, activity])) return true;
+    const tableOpen = Boolean(this.chart.querySelector("details.chart-details[open]"));
     this.stopChart();
     const { figure, stop } = activityChart(activity.buckets, hours);
     this.stopChart = stop;
     this.chart.replaceChildren(figure);
+    if (tableOpen) figure.querySelector("details.chart-details").open = true;
     if (activity.truncated) {
       this.chart.append(
         h(
@@ -442,6 +646,7 @@ class EndpointPage {
         ),
       );
     }
+    return true;
   }
 
   // ---- Delivery log -----------------------------------------------------------------
@@ -487,51 +692,115 @@ class EndpointPage {
     );
   }
 
+  /** Shows the log's first page afresh, for the filters chosen. */
   async showLog() {
-    const list = h("div", { class: "deliveries" });
-    this.log.replaceChildren(list);
-    await this.appendLog(list, null);
+    this.logPages = 1;
+    await this.refreshLog();
   }
 
-  async appendLog(list, after) {
-    let page;
+  /** One page of the log, each delivery with its attempts: one request. */
+  logPage(after) {
+    return api.get("/deliveries", {
+      endpoint_id: this.endpoint.id,
+      status: this.statusFilter.value,
+      event_type: this.eventFilter.value,
+      include: "attempts",
+      limit: LOG_PAGE,
+      after,
+    });
+  }
+
+  /** Loads again as many pages of the log as it shows, one request a page. */
+  async refreshLog({ quiet = false } = {}) {
+    const load = ++this.logLoad;
+    const deliveries = [];
+    let next = null;
     try {
-      page = await api.get("/deliveries", {
-        endpoint_id: this.endpoint.id,
-        status: this.statusFilter.value,
-        event_type: this.eventFilter.value,
-        limit: LOG_PAGE,
-        after,
-      });
-      // Each delivery with its attempts.
-      page.full = await Promise.all(
-        page.deliveries.map((d) =>
-          api.get(`/deliveries/${api.deliveryPath(d.event_id, d.endpoint_id)}`),
-        ),
-      );
+      for (let page = 0; page < this.logPages && (page === 0 || next); page += 1) {
+        const answer = await this.logPage(next);
+        deliveries.push(...answer.deliveries);
+        next = answer.next;
+      }
     } catch (error) {
-      list.append(notice("error", error.message));
+      if (load !== this.logLoad) return true;
+      return this.failed(this.log, error, quiet);
+    }
+    if (load !== this.logLoad) return true; // a newer load of the log shows
+    this.logDeliveries = deliveries;
+    this.logNext = next;
+    this.showLogItems();
+    return true;
+  }
+
+  async loadMore(button) {
+    const load = ++this.logLoad;
+    let answer;
+    try {
+      answer = await this.logPage(this.logNext);
+    } catch (error) {
+      if (load !== this.logLoad) return;
+      // The next refresh shows the log afresh, without this notice.
+      this.shown.delete(this.log);
+      button.before(notice("error", error.message));
       return;
     }
-    if (!after && page.full.length === 0) {
-      list.append(h("p", { class: "hint" }, "No deliveries yet."));
+    if (load !== this.logLoad) return;
+    this.logDeliveries = [...this.logDeliveries, ...answer.deliveries];
+    this.logPages += 1;
+    this.logNext = answer.next;
+    this.showLogItems();
+  }
+
+  /**
+   * Shows `logDeliveries`. A delivery shown already and unchanged keeps its element,
+   * so it stays open or closed as the reader left it, and so does the focus.
+   */
+  showLogItems() {
+    if (this.showing(this.log, [this.logDeliveries, Boolean(this.logNext)])) return;
+    const focused = this.log.contains(document.activeElement)
+      ? document.activeElement
+      : null;
+    const focusedKey = focused?.closest("[data-key]")?.dataset.key;
+
+    const previous = this.logItems;
+    this.logItems = new Map();
+    const items = this.logDeliveries.map((delivery) => {
+      const key = `${delivery.event_id}/${delivery.endpoint_id}`;
+      const json = JSON.stringify(delivery);
+      const old = previous.get(key);
+      let element = old?.element;
+      if (old?.json !== json) {
+        element = this.deliveryItem(delivery, key);
+        element.open = Boolean(old?.element.open);
+      }
+      this.logItems.set(key, { json, element });
+      return element;
+    });
+    if (items.length === 0) {
+      items.push(h("p", { class: "hint" }, "No deliveries yet."));
     }
-    for (const delivery of page.full) list.append(this.deliveryItem(delivery));
-    if (page.next) {
+    if (this.logNext) {
       const more = h("button", { type: "button", class: "button" }, "Load more");
-      more.addEventListener("click", async () => {
-        more.remove();
-        await this.appendLog(list, page.next);
-      });
-      list.append(more);
+      more.addEventListener("click", () => busy(more, () => this.loadMore(more)));
+      items.push(more);
+    }
+    this.log.replaceChildren(h("div", { class: "deliveries" }, items));
+
+    // Moving an element out and back takes its focus away: give it back.
+    if (focused && document.activeElement !== focused) {
+      const again = focused.isConnected
+        ? focused
+        : focusedKey &&
+          this.logItems.get(focusedKey)?.element.querySelector("summary");
+      (again || this.log.querySelector("button"))?.focus({ preventScroll: true });
     }
   }
 
-  deliveryItem(delivery) {
+  deliveryItem(delivery, key) {
     const last = delivery.last_status ? `HTTP ${delivery.last_status}` : "no response";
     return h(
       "details",
-      { class: "delivery" },
+      { class: "delivery", dataset: { key } },
       h(
         "summary",
         {},
@@ -547,7 +816,7 @@ class EndpointPage {
 
   // ---- Dead-letter queue ------------------------------------------------------------
 
-  async showDeadLetters() {
+  async showDeadLetters({ quiet = false } = {}) {
     let page;
     try {
       page = await api.get("/dead-letters", {
@@ -555,8 +824,10 @@ class EndpointPage {
         limit: DEAD_LETTER_PAGE,
       });
     } catch (error) {
-      this.deadLetters.replaceChildren(notice("error", error.message));
-      return;
+      return this.failed(this.deadLetters, error, quiet);
+    }
+    if (this.showing(this.deadLetters, [page, this.endpoint.dead_letter_queue])) {
+      return true;
     }
     const letters = page.dead_letters;
     const total = page.count ?? letters.length;
@@ -568,7 +839,7 @@ class EndpointPage {
     if (total === 0) {
       items.push(h("p", {}, "The queue is empty."));
       this.deadLetters.replaceChildren(...items);
-      return;
+      return true;
     }
 
     const replayAll = h("button", { type: "button", class: "button" }, "Replay all");
@@ -591,6 +862,7 @@ class EndpointPage {
     if (page.next)
       items.push(h("p", { class: "hint" }, `Showing the first ${letters.length}.`));
     this.deadLetters.replaceChildren(...items);
+    return true;
   }
 
   deadLetterItem(letter) {
