@@ -241,9 +241,9 @@ void dispatcher::stop() {
   // Requests cut short: their deliveries are due again now, for whoever dispatches.
   std::vector<delivery> cut;
   for (auto& [id, state] : endpoints_) {
-    for (std::size_t lane = 0; lane < state.lanes.size(); ++lane) {
-      if (state.lane_busy[lane]) cut.push_back(state.in_lane[lane]);
-      state.lane_busy[lane] = false;
+    for (std::optional<delivery>& sending : state.in_lane) {
+      if (sending) cut.push_back(*sending);
+      sending.reset();
     }
   }
   release(cut, now_ms());
@@ -400,7 +400,6 @@ dispatcher::endpoint_state& dispatcher::state_of(const id128& id) {
       state.lanes.push_back(contexts_[at]->get_executor());
     }
     next_context_ = (next_context_ + 1) % contexts_.size();
-    state.lane_busy.assign(n, false);
     state.in_lane.resize(n);
   }
   return state;
@@ -451,10 +450,9 @@ void dispatcher::pump(endpoint_state& state, std::vector<launch>& out) {
   while (!stopping_ && state.in_flight < options_.endpoint_concurrency &&
          !state.waiting.empty()) {
     const auto free_lane =
-        std::find(state.lane_busy.begin(), state.lane_busy.end(), false);
-    if (free_lane == state.lane_busy.end()) break;
-    *free_lane = true;
-    const auto lane = static_cast<std::size_t>(free_lane - state.lane_busy.begin());
+        std::find(state.in_lane.begin(), state.in_lane.end(), std::nullopt);
+    if (free_lane == state.in_lane.end()) break;
+    const auto lane = static_cast<std::size_t>(free_lane - state.in_lane.begin());
     queued next = std::move(state.waiting.front());
     state.waiting.pop_front();
     --waiting_;
@@ -665,7 +663,7 @@ void dispatcher::finished(const delivery& d, std::size_t lane) {
       endpoint_state& state = it->second;
       --state.in_flight;
       ++state.answered;
-      state.lane_busy[lane] = false;
+      state.in_lane[lane].reset();
       pump(state, next);
 
       // A lease left deliveries behind for lack of room: take more once this

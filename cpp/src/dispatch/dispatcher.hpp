@@ -79,11 +79,10 @@ class dispatcher {
 
   struct endpoint_state {
     std::shared_ptr<const endpoint> config;
-    // Each lane runs on one I/O thread's context; a busy lane has a request in
-    // flight. Made with the state.
+    // Each lane runs on one I/O thread's context. Made with the state.
     std::vector<boost::asio::io_context::executor_type> lanes;
-    std::vector<bool> lane_busy;
-    std::vector<delivery> in_lane;  // what each busy lane is sending
+    // What each lane is sending; empty while the lane is free.
+    std::vector<std::optional<delivery>> in_lane;
     // Requests answered or failed, and how fast lately (per ms, smoothed): the
     // count when last sampled, and when (steady clock, ms; 0 before the first).
     std::uint64_t answered = 0;
