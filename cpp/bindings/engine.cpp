@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bindings.hpp"
+#include "common/threads.hpp"
 #include "protekt/engine.hpp"
 #include "protekt/error.hpp"
 #include "protekt/ssrf.hpp"
@@ -65,7 +66,12 @@ class notifier {
         callback.release();
         return;
       }
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      if (!thread_.joinable()) {
+        thread_ = std::thread([this] {
+          detail::name_this_thread("protekt-tickets");
+          run();
+        });
+      }
       pending_.push_back(std::move(callback));
     }
     ready_.notify_one();

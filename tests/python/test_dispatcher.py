@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import ssl
 import subprocess
@@ -684,6 +685,41 @@ def test_at_max_in_flight_endpoints_with_backlogs_are_served_in_turn(
     tenth_a = [i for i, target in enumerate(order) if target == "/a"][9]
     assert order.index("/b") < tenth_a
     wait_for(lambda: held(engine, events) == 0, what="every outcome stored")
+
+
+def engine_threads() -> dict[str, list[int]]:
+    """This process's threads by name, the engine's among them."""
+    threads: dict[str, list[int]] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        threads.setdefault(name, []).append(int(task.name))
+    return threads
+
+
+def test_dispatcher_threads_are_named_and_the_batch_writers_yield_to_the_io_threads(
+    engine: protekt.Engine, dispatch: Callable[..., None]
+) -> None:
+    dispatch(threads=3)
+
+    threads = engine_threads()
+    for name in ("protekt-io-0", "protekt-io-1", "protekt-io-2", "protekt-lease"):
+        assert len(threads.get(name, [])) == 1, f"{name} in {sorted(threads)}"
+    assert "protekt-io-3" not in threads
+    assert "protekt-emit" in threads
+    # The threads that commit in batches run as SCHED_BATCH; the I/O threads do not.
+    for name in ("protekt-lease", "protekt-outcome"):
+        assert os.sched_getscheduler(threads[name][0]) == os.SCHED_BATCH, name
+    for name in ("protekt-io-0", "protekt-io-1", "protekt-io-2", "protekt-emit"):
+        assert os.sched_getscheduler(threads[name][0]) == os.SCHED_OTHER, name
+
+    engine.stop_dispatcher()
+    left = engine_threads()
+    assert not [name for name in left if name.startswith("protekt-io-")]
+    assert "protekt-lease" not in left
+    assert "protekt-outcome" not in left
 
 
 @pytest.mark.parametrize(

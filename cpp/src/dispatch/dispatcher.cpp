@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/json_text.hpp"
+#include "common/threads.hpp"
 #include "protekt/error.hpp"
 #include "protekt/log.hpp"
 #include "protekt/retry.hpp"
@@ -187,9 +188,16 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
       outcomes_(s) {
   for (const auto& context : contexts_) {
     work_.push_back(asio::make_work_guard(*context));
-    io_threads_.emplace_back([&io = *context] { io.run(); });
+    io_threads_.emplace_back([&io = *context, n = io_threads_.size()] {
+      detail::name_this_thread("protekt-io-" + std::to_string(n));
+      io.run();
+    });
   }
-  scheduler_ = std::thread([this] { run_scheduler(); });
+  scheduler_ = std::thread([this] {
+    detail::name_this_thread("protekt-lease");
+    detail::mark_this_thread_batch();
+    run_scheduler();
+  });
   log(log_level::info, [&] {
     return "dispatcher started: " + std::to_string(contexts_.size()) +
            " I/O threads, " + std::to_string(options_.endpoint_concurrency) +

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.hpp"
+#include "common/threads.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/smtp.hpp"
 #include "protekt/error.hpp"
@@ -201,7 +202,10 @@ bool has_news(const std::string& notice) {
 
 notifier::notifier(store& s, notification_options options, client_options client)
     : store_(s), options_(std::move(options)), client_(std::move(client)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    detail::name_this_thread("protekt-notify");
+    run();
+  });
 }
 
 notifier::~notifier() {

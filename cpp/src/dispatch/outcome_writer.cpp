@@ -4,13 +4,18 @@
 #include <chrono>
 #include <iterator>
 
+#include "common/threads.hpp"
 #include "protekt/error.hpp"
 #include "protekt/log.hpp"
 
 namespace protekt::dispatch {
 
 outcome_writer::outcome_writer(store& s) : store_(s) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    detail::name_this_thread("protekt-outcome");
+    detail::mark_this_thread_batch();
+    run();
+  });
 }
 
 outcome_writer::~outcome_writer() {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
+#include "common/threads.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "engine/shaping.hpp"
 #include "protekt/error.hpp"
@@ -104,7 +105,10 @@ engine::engine(engine_options options) : options_(std::move(options)) {
   store_ =
       open_lmdb_store({options_.directory, options_.initial_map_size,
                        options_.max_map_size, options_.idempotency_window.count()});
-  writer_ = std::thread([this] { run_writer(); });
+  writer_ = std::thread([this] {
+    detail::name_this_thread("protekt-emit");
+    run_writer();
+  });
   log(log_level::info,
       [&] { return "opened the data directory " + options_.directory; });
 }
