@@ -194,8 +194,8 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
     });
   }
   scheduler_ = std::thread([this] {
-    detail::name_this_thread("protekt-lease");
     detail::mark_this_thread_batch();
+    detail::name_this_thread("protekt-lease");
     run_scheduler();
   });
   log(log_level::info, [&] {

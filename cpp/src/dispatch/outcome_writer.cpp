@@ -12,8 +12,8 @@ namespace protekt::dispatch {
 
 outcome_writer::outcome_writer(store& s) : store_(s) {
   thread_ = std::thread([this] {
-    detail::name_this_thread("protekt-outcome");
     detail::mark_this_thread_batch();
+    detail::name_this_thread("protekt-outcome");
     run();
   });
 }
