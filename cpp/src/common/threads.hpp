@@ -10,10 +10,10 @@ namespace protekt::detail {
 void name_this_thread(std::string_view name);
 
 // Marks the calling thread as throughput work (Linux SCHED_BATCH, same nice value):
-// when a thread that waits for a socket wakes up, the kernel lets it run before this
-// one. For the threads that commit in batches (the dispatcher's lease and outcome
-// writers), so that they do not hold a core while an I/O thread or the receiver's
-// server waits for it. Returns false where the kernel refuses; nothing else changes.
+// the kernel takes it to be CPU-bound and mildly disfavours it when other threads
+// wake, so an I/O thread or a local receiver woken by a socket tends to run first.
+// For the threads that commit in batches (the dispatcher's lease and outcome
+// writers). Returns false where the kernel refuses; nothing else changes.
 bool mark_this_thread_batch();
 
 }  // namespace protekt::detail
