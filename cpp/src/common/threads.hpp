@@ -9,11 +9,12 @@ namespace protekt::detail {
 // engine's threads apart. Linux keeps the first 15 characters.
 void name_this_thread(std::string_view name);
 
-// Marks the calling thread as throughput work (Linux SCHED_BATCH, same nice value):
-// the kernel takes it to be CPU-bound and mildly disfavours it when other threads
-// wake, so an I/O thread or a local receiver woken by a socket tends to run first.
-// For the threads that commit in batches (the dispatcher's lease and outcome
-// writers). Returns false where the kernel refuses; nothing else changes.
+// Marks the calling thread as background throughput work (Linux SCHED_BATCH, same
+// nice value): the kernel takes it to be CPU-bound, and it does not preempt the
+// running thread when it wakes. For the dispatcher's threads: the host
+// application's threads (and a local receiver woken by a request) go first, and the
+// dispatcher's own threads do not preempt one another for every socket event.
+// Returns false where the kernel refuses; nothing else changes.
 bool mark_this_thread_batch();
 
 }  // namespace protekt::detail

@@ -189,6 +189,7 @@ dispatcher::dispatcher(store& s, dispatcher_options options, disable_fn disable)
   for (const auto& context : contexts_) {
     work_.push_back(asio::make_work_guard(*context));
     io_threads_.emplace_back([&io = *context, n = io_threads_.size()] {
+      detail::mark_this_thread_batch();
       detail::name_this_thread("protekt-io-" + std::to_string(n));
       io.run();
     });

@@ -203,6 +203,7 @@ bool has_news(const std::string& notice) {
 notifier::notifier(store& s, notification_options options, client_options client)
     : store_(s), options_(std::move(options)), client_(std::move(client)) {
   thread_ = std::thread([this] {
+    detail::mark_this_thread_batch();
     detail::name_this_thread("protekt-notify");
     run();
   });
