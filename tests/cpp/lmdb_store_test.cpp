@@ -732,6 +732,23 @@ class LmdbStoreFault : public LmdbStore {
       txn.put(env->open_database(txn, database), key, value);
     });
   }
+
+  void erase_raw(const char* database, std::string_view key) {
+    const auto env = storage::open_environment({options_.directory});
+    env->run_write([&](storage::transaction& txn) {
+      txn.erase(env->open_database(txn, database), key);
+    });
+  }
+
+  std::optional<std::string> read_raw(const char* database, std::string_view key) {
+    const auto env = storage::open_environment({options_.directory});
+    std::optional<std::string> value;
+    env->run_write([&](storage::transaction& txn) {
+      const auto found = txn.get(env->open_database(txn, database), key);
+      if (found) value = std::string(*found);
+    });
+    return value;
+  }
 };
 
 TEST_F(LmdbStoreFault, RefusesADataFileThatIsNotLmdb) {
@@ -764,11 +781,11 @@ TEST_F(LmdbStoreFault, RefusesADirectoryItCannotCreate) {
 
 TEST_F(LmdbStoreFault, RefusesADirectoryOfAnotherStorageFormat) {
   std::string version;
-  storage::put_u32(version, 2);
+  storage::put_u32(version, 3);
   write_raw("meta", "format", version);
   const auto e = thrown_by<storage_error>([&] { open_lmdb_store(options_); });
   ASSERT_TRUE(e);
-  EXPECT_TRUE(message_mentions(*e, "format 2"));
+  EXPECT_TRUE(message_mentions(*e, "format 3"));
 }
 
 TEST_F(LmdbStoreFault, ReportsADamagedEndpointRecordAsAStorageError) {
@@ -788,7 +805,7 @@ TEST_F(LmdbStoreFault, ReportsATruncatedEventRecordAsAStorageError) {
   EXPECT_TRUE(message_mentions(*e, "damaged"));
 }
 
-TEST_F(LmdbStoreFault, ADeliveryOfATruncatedEventFinishesWithAStorageError) {
+TEST_F(LmdbStoreFault, ADeliveryOfAnEventWithDamagedCountsFinishesWithAStorageError) {
   store_ = open_lmdb_store(options_);
   const endpoint e = put_endpoint();
   const emit_request r = request(kT0);
@@ -798,8 +815,8 @@ TEST_F(LmdbStoreFault, ADeliveryOfATruncatedEventFinishesWithAStorageError) {
   ASSERT_EQ(taken.size(), 1u);
   store_.reset();
 
-  // Version 2 with a type of 5 bytes, then nothing: the counts are missing.
-  write_raw("events", r.id.raw(), std::string_view("\x02\x05types", 7));
+  // 3 bytes where the pending count and the finished time take 12.
+  write_raw("event_counts", r.id.raw(), std::string_view("\x00\x00\x01", 3));
   store_ = open_lmdb_store(options_);
   delivery done = taken[0];
   done.status = delivery_status::succeeded;
@@ -810,6 +827,54 @@ TEST_F(LmdbStoreFault, ADeliveryOfATruncatedEventFinishesWithAStorageError) {
   EXPECT_TRUE(message_mentions(*error, "damaged"));
   // Nothing of the failed transaction stayed.
   EXPECT_EQ(store_->find_delivery(r.id, e.id)->status, delivery_status::in_flight);
+}
+
+TEST_F(LmdbStoreFault, AFormat1DirectoryKeepsItsEventCountsWhenOpened) {
+  store_ = open_lmdb_store(options_);
+  put_endpoint();
+  const emit_request r = request(kT0);
+  append_one(r);
+  const auto taken =
+      store_->lease_by_endpoint(kT0, kHour, 10, [](const id128&) { return 10; });
+  ASSERT_EQ(taken.size(), 1u);
+  store_.reset();
+
+  // As format 1 wrote it: the counts in a version 2 event record (one delivery
+  // pending, not finished), no event_counts entry.
+  std::string old_record;
+  old_record.push_back('\x02');
+  old_record.push_back(static_cast<char>(r.type.size()));
+  old_record += r.type;
+  storage::put_u64(old_record, static_cast<std::uint64_t>(r.created_ms));
+  storage::put_u32(old_record, 1);
+  storage::put_u64(old_record, 0);
+  old_record += r.envelope;
+  write_raw("events", r.id.raw(), old_record);
+  erase_raw("event_counts", r.id.raw());
+  std::string format_1;
+  storage::put_u32(format_1, 1);
+  write_raw("meta", "format", format_1);
+
+  store_ = open_lmdb_store(options_);
+  const auto before = store_->find_event(r.id);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->pending, 1u);
+  EXPECT_EQ(before->envelope, r.envelope);
+  EXPECT_EQ(before->type, r.type);
+
+  // Its last delivery finishes it, counted in the new place.
+  delivery done = taken[0];
+  done.status = delivery_status::succeeded;
+  done.completed_ms = kT0 + 5;
+  EXPECT_TRUE(store_->record_outcome(done, {}));
+  const auto after = store_->find_event(r.id);
+  EXPECT_EQ(after->pending, 0u);
+  EXPECT_EQ(after->finished_ms, kT0 + 5);
+  store_.reset();
+
+  const auto format = read_raw("meta", "format");
+  ASSERT_TRUE(format);
+  EXPECT_EQ(storage::reader(*format).u32(), 2u);
 }
 
 // What the child process of the full-disk test found; 0 is success.

@@ -9,7 +9,9 @@ namespace protekt::storage {
 namespace {
 
 constexpr std::uint8_t kDeliveryVersion = 1;
-constexpr std::uint8_t kEventVersion = 2;  // 1 had no finished time
+// 1 held the pending count, 2 also the finished time; both are in event_counts now.
+constexpr std::uint8_t kEventVersion = 3;
+constexpr std::size_t kEventCountsSize = 12;
 
 }  // namespace
 
@@ -161,8 +163,6 @@ std::string encode_event(const stored_event& e) {
   out.push_back(static_cast<char>(e.type.size()));
   out.append(e.type);
   put_u64(out, static_cast<std::uint64_t>(e.created_ms));
-  put_u32(out, e.pending);
-  put_u64(out, static_cast<std::uint64_t>(e.finished_ms));
   out.append(e.envelope);
   return out;
 }
@@ -175,21 +175,31 @@ stored_event decode_event(std::string_view key, std::string_view value) {
   const std::uint8_t version = v.u8();
   e.type = v.bytes(v.u8());
   e.created_ms = static_cast<std::int64_t>(v.u64());
-  e.pending = v.u32();
-  if (version >= 2) e.finished_ms = static_cast<std::int64_t>(v.u64());
+  if (version < 3) e.pending = v.u32();
+  if (version == 2) e.finished_ms = static_cast<std::int64_t>(v.u64());
   e.envelope = v.rest();
   return e;
 }
 
-std::size_t event_counts_at(std::string_view value) {
+std::string encode_event_counts(const event_counts& c) {
+  std::string out;
+  out.reserve(kEventCountsSize);
+  put_u32(out, c.pending);
+  put_u64(out, static_cast<std::uint64_t>(c.finished_ms));
+  return out;
+}
+
+event_counts decode_event_counts(std::string_view value) {
   reader v(value);
-  if (v.u8() < 2) return std::string_view::npos;
-  const std::size_t type_size = v.u8();
-  v.bytes(type_size);
-  v.u64();  // created
-  v.u32();  // checks that both counts are there
-  v.u64();
-  return 2 + type_size + 8;
+  event_counts c;
+  c.pending = v.u32();
+  c.finished_ms = static_cast<std::int64_t>(v.u64());
+  if (!v.rest().empty()) {
+    throw storage_error(EINVAL,
+                        "an event's counts record is longer than its layout: the "
+                        "data file is damaged or from a newer version of protekt");
+  }
+  return c;
 }
 
 std::string_view decode_event_type(std::string_view value) {

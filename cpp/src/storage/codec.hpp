@@ -28,15 +28,6 @@ inline void put_u16(std::string& out, std::uint16_t v) {
   out.push_back(static_cast<char>(v & 0xff));
 }
 
-// Writes over bytes already there, at, in the same big-endian form.
-inline void set_u32(std::string& out, std::size_t at, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i, v >>= 8) out[at + i] = static_cast<char>(v & 0xff);
-}
-
-inline void set_u64(std::string& out, std::size_t at, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) out[at + i] = static_cast<char>(v & 0xff);
-}
-
 // Reads big-endian integers from the front of a record.
 class reader {
  public:
@@ -90,13 +81,22 @@ attempt decode_attempt(std::string_view key, std::string_view value);
 // Whether a delivery in this status is finished.
 bool is_finished(delivery_status status);
 
-// events: version, type, created time, pending count, finished time, envelope.
+// events: version, type, created time, envelope. Versions 1 and 2 also held the
+// count of unfinished deliveries (and 2 the finished time), which decode_event
+// still reads; they now live in event_counts.
 std::string encode_event(const stored_event& e);
 stored_event decode_event(std::string_view key, std::string_view value);
-// Where an event record's count of unfinished deliveries starts (its finished time
-// follows), so that both change without the envelope being decoded; npos for a
-// version 1 record, which has no finished time.
-std::size_t event_counts_at(std::string_view value);
+
+// event_counts: an event's unfinished deliveries and when the last one finished
+// (0 while one is pending), kept apart from the event so that counting an outcome
+// rewrites 12 bytes, not the envelope's page.
+struct event_counts {
+  std::uint32_t pending = 0;
+  std::int64_t finished_ms = 0;
+};
+std::string encode_event_counts(const event_counts& c);
+// THROWS storage_error for a value that is not 12 bytes.
+event_counts decode_event_counts(std::string_view value);
 // Only the type of an event record, without copying its envelope.
 std::string_view decode_event_type(std::string_view value);
 

@@ -18,7 +18,9 @@ using storage::transaction;
 constexpr std::string_view kConfigVersionKey = "config_version";
 constexpr std::string_view kEventsEmittedKey = "events_emitted";
 constexpr std::string_view kFormatKey = "format";
-constexpr std::uint32_t kFormatVersion = 1;
+// 1 kept an event's counts in its record; 2 keeps them in event_counts. A format 1
+// directory is moved to format 2 when opened.
+constexpr std::uint32_t kFormatVersion = 2;
 
 // Databases an environment may hold: those below and room for more.
 constexpr unsigned kMaxDatabases = 24;
@@ -60,6 +62,7 @@ class lmdb_store final : public store {
       notices_ = env_.open_database(txn, "notices");
       endpoint_log_ = env_.open_database(txn, "endpoint_log");
       counters_ = env_.open_database(txn, "counters");
+      event_counts_ = env_.open_database(txn, "event_counts");
       check_format(txn);
       index_due_by_endpoint(txn);
     });
@@ -134,7 +137,11 @@ class lmdb_store final : public store {
     transaction txn(env_, false);
     const auto value = txn.get(events_, id.raw());
     if (!value) return std::nullopt;
-    return storage::decode_event(id.raw(), *value);
+    stored_event event = storage::decode_event(id.raw(), *value);
+    const auto counts = read_counts(txn, id);
+    event.pending = counts ? counts->pending : 0;
+    event.finished_ms = counts ? counts->finished_ms : 0;
+    return event;
   }
 
   std::vector<delivery> deliveries_of(const id128& event) override {
@@ -514,19 +521,44 @@ class lmdb_store final : public store {
  private:
   void check_format(transaction& txn) {
     const auto format = txn.get(meta_, kFormatKey);
-    if (!format) {
+    const std::uint32_t version =
+        format ? storage::reader(*format).u32() : kFormatVersion;
+    if (version == 1) move_counts_out_of_events(txn);
+    if (!format || version == 1) {
       std::string value;
       storage::put_u32(value, kFormatVersion);
       txn.put(meta_, kFormatKey, value);
       return;
     }
-    const std::uint32_t version = storage::reader(*format).u32();
     if (version != kFormatVersion) {
       throw storage_error(EINVAL, "the data directory " + env_.directory().string() +
                                       " has storage format " + std::to_string(version) +
                                       ", but this protekt reads format " +
                                       std::to_string(kFormatVersion));
     }
+  }
+
+  // Format 1 to 2: each event's counts, read from its record, go into event_counts.
+  // The records keep their old layout; decode_event reads every version.
+  void move_counts_out_of_events(transaction& txn) {
+    std::vector<std::pair<std::string, std::string>> counts;
+    {
+      cursor c(txn, events_);
+      for (auto e = c.first(); e; e = c.next()) {
+        const stored_event event = storage::decode_event(e->key, e->value);
+        counts.emplace_back(
+            std::string(e->key),
+            storage::encode_event_counts({event.pending, event.finished_ms}));
+      }
+    }
+    for (const auto& [event, value] : counts) txn.put(event_counts_, event, value);
+  }
+
+  std::optional<storage::event_counts> read_counts(const transaction& txn,
+                                                   const id128& event) const {
+    const auto value = txn.get(event_counts_, event.raw());
+    if (!value) return std::nullopt;
+    return storage::decode_event_counts(*value);
   }
 
   std::uint64_t config_version(const transaction& txn) const {
@@ -615,10 +647,11 @@ class lmdb_store final : public store {
     }
 
     const auto pending = static_cast<std::uint32_t>(plan.deliveries.size());
-    const stored_event event{
-        request.id,       request.type, request.created_ms,
-        request.envelope, pending,      pending == 0 ? request.created_ms : 0};
+    const storage::event_counts counts{pending, pending == 0 ? request.created_ms : 0};
+    const stored_event event{request.id,       request.type,   request.created_ms,
+                             request.envelope, counts.pending, counts.finished_ms};
     txn.put(events_, request.id.raw(), storage::encode_event(event), MDB_NOOVERWRITE);
+    txn.put(event_counts_, request.id.raw(), storage::encode_event_counts(counts));
     if (plan.deliveries.empty()) {
       txn.put(completed_, storage::time_key(request.created_ms, request.id.raw()), {});
     }
@@ -920,42 +953,27 @@ class lmdb_store final : public store {
     d.completed_ms = 0;
     put_delivery(txn, d);
 
-    const auto value = txn.get(events_, d.event.raw());
-    if (!value) return;
-    stored_event event = storage::decode_event(d.event.raw(), *value);
-    if (event.pending == 0) {
-      txn.erase(completed_, storage::time_key(event.finished_ms, d.event.raw()));
-      event.finished_ms = 0;
+    auto counts = read_counts(txn, d.event);
+    if (!counts) return;
+    if (counts->pending == 0) {
+      txn.erase(completed_, storage::time_key(counts->finished_ms, d.event.raw()));
+      counts->finished_ms = 0;
     }
-    ++event.pending;
-    txn.put(events_, d.event.raw(), storage::encode_event(event));
+    ++counts->pending;
+    txn.put(event_counts_, d.event.raw(), storage::encode_event_counts(*counts));
   }
 
   // One more of the event's deliveries finished; the last one finishes the event,
   // which starts its retention period.
   void count_down(transaction& txn, const id128& event_id, std::int64_t now_ms) {
-    const auto value = txn.get(events_, event_id.raw());
-    if (!value) return;
-    if (const std::size_t at = storage::event_counts_at(*value);
-        at != std::string_view::npos) {
-      std::string next(*value);
-      std::uint32_t pending = storage::reader(value->substr(at)).u32();
-      if (pending > 0) --pending;
-      storage::set_u32(next, at, pending);
-      if (pending == 0) {
-        storage::set_u64(next, at + 4, static_cast<std::uint64_t>(now_ms));
-        txn.put(completed_, storage::time_key(now_ms, event_id.raw()), {});
-      }
-      txn.put(events_, event_id.raw(), next);
-      return;
-    }
-    stored_event event = storage::decode_event(event_id.raw(), *value);
-    if (event.pending > 0) --event.pending;
-    if (event.pending == 0) {
-      event.finished_ms = now_ms;
+    auto counts = read_counts(txn, event_id);
+    if (!counts) return;
+    if (counts->pending > 0) --counts->pending;
+    if (counts->pending == 0) {
+      counts->finished_ms = now_ms;
       txn.put(completed_, storage::time_key(now_ms, event_id.raw()), {});
     }
-    txn.put(events_, event_id.raw(), storage::encode_event(event));
+    txn.put(event_counts_, event_id.raw(), storage::encode_event_counts(*counts));
   }
 
   void erase_prefix(transaction& txn, MDB_dbi dbi, std::string_view prefix) {
@@ -981,16 +999,15 @@ class lmdb_store final : public store {
 
       // An entry left by an event replayed since (and maybe finished again later)
       // is stale: the event stays.
-      const auto value = txn.get(events_, event);
-      if (value) {
-        const stored_event stored = storage::decode_event(event, *value);
-        if (stored.pending > 0 ||
-            (stored.finished_ms != 0 && stored.finished_ms != finished)) {
+      if (const auto counts = read_counts(txn, id128::from_raw(event))) {
+        if (counts->pending > 0 ||
+            (counts->finished_ms != 0 && counts->finished_ms != finished)) {
           continue;
         }
       }
       erase_indexes_of(txn, event);
       txn.erase(events_, event);
+      txn.erase(event_counts_, event);
       erase_prefix(txn, bodies_, event);
       erase_prefix(txn, deliveries_, event);
       erase_prefix(txn, attempts_, event);
@@ -1042,6 +1059,7 @@ class lmdb_store final : public store {
   storage::environment& env_;
   const std::int64_t idempotency_window_ms_;
   MDB_dbi endpoint_due_ = 0;
+  MDB_dbi event_counts_ = 0;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
           attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0,
