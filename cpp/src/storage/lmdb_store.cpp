@@ -538,20 +538,16 @@ class lmdb_store final : public store {
     }
   }
 
-  // Format 1 to 2: each event's counts, read from its record, go into event_counts.
-  // The records keep their old layout; decode_event reads every version.
+  // Format 1 to 2: each event's counts, read from its record, go into event_counts
+  // as the records are read (another database: the cursor stays valid). The records
+  // keep their old layout; decode_event reads every version.
   void move_counts_out_of_events(transaction& txn) {
-    std::vector<std::pair<std::string, std::string>> counts;
-    {
-      cursor c(txn, events_);
-      for (auto e = c.first(); e; e = c.next()) {
-        const stored_event event = storage::decode_event(e->key, e->value);
-        counts.emplace_back(
-            std::string(e->key),
-            storage::encode_event_counts({event.pending, event.finished_ms}));
-      }
+    cursor c(txn, events_);
+    for (auto e = c.first(); e; e = c.next()) {
+      const stored_event event = storage::decode_event(e->key, e->value);
+      txn.put(event_counts_, e->key,
+              storage::encode_event_counts({event.pending, event.finished_ms}));
     }
-    for (const auto& [event, value] : counts) txn.put(event_counts_, event, value);
   }
 
   std::optional<storage::event_counts> read_counts(const transaction& txn,
