@@ -12,12 +12,10 @@ void name_this_thread(std::string_view name) {
   pthread_setname_np(pthread_self(), kept.c_str());
 }
 
-bool mark_this_thread_batch() {
+void mark_this_thread_batch() {
 #ifdef SCHED_BATCH
   const sched_param param{};
-  return pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) == 0;
-#else
-  return false;
+  pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 #endif
 }
 

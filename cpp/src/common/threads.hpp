@@ -14,7 +14,7 @@ void name_this_thread(std::string_view name);
 // running thread when it wakes. For the dispatcher's threads: the host
 // application's threads (and a local receiver woken by a request) go first, and the
 // dispatcher's own threads do not preempt one another for every socket event.
-// Returns false where the kernel refuses; nothing else changes.
-bool mark_this_thread_batch();
+// Where the kernel refuses, the thread stays as it was.
+void mark_this_thread_batch();
 
 }  // namespace protekt::detail
