@@ -740,6 +740,25 @@ class LmdbStoreFault : public LmdbStore {
     });
   }
 
+  // One event appended for one endpoint and its delivery leased, in a store that is
+  // then closed, so that the test can change the directory before reopening it.
+  struct leased {
+    endpoint to;
+    emit_request event;
+    delivery taken;
+  };
+  leased lease_one_and_close() {
+    store_ = open_lmdb_store(options_);
+    leased result{put_endpoint(), request(kT0), {}};
+    append_one(result.event);
+    const auto taken =
+        store_->lease_by_endpoint(kT0, kHour, 10, [](const id128&) { return 10; });
+    EXPECT_EQ(taken.size(), 1u);
+    if (!taken.empty()) result.taken = taken[0];
+    store_.reset();
+    return result;
+  }
+
   std::optional<std::string> read_raw(const char* database, std::string_view key) {
     const auto env = storage::open_environment({options_.directory});
     std::optional<std::string> value;
@@ -806,19 +825,12 @@ TEST_F(LmdbStoreFault, ReportsATruncatedEventRecordAsAStorageError) {
 }
 
 TEST_F(LmdbStoreFault, ADeliveryOfAnEventWithDamagedCountsFinishesWithAStorageError) {
-  store_ = open_lmdb_store(options_);
-  const endpoint e = put_endpoint();
-  const emit_request r = request(kT0);
-  append_one(r);
-  const auto taken =
-      store_->lease_by_endpoint(kT0, kHour, 10, [](const id128&) { return 10; });
-  ASSERT_EQ(taken.size(), 1u);
-  store_.reset();
+  const auto [e, r, taken] = lease_one_and_close();
 
   // 3 bytes where the pending count and the finished time take 12.
   write_raw("event_counts", r.id.raw(), std::string_view("\x00\x00\x01", 3));
   store_ = open_lmdb_store(options_);
-  delivery done = taken[0];
+  delivery done = taken;
   done.status = delivery_status::succeeded;
   done.completed_ms = kT0 + 1;
   const auto error =
@@ -830,14 +842,7 @@ TEST_F(LmdbStoreFault, ADeliveryOfAnEventWithDamagedCountsFinishesWithAStorageEr
 }
 
 TEST_F(LmdbStoreFault, AFormat1DirectoryKeepsItsEventCountsWhenOpened) {
-  store_ = open_lmdb_store(options_);
-  put_endpoint();
-  const emit_request r = request(kT0);
-  append_one(r);
-  const auto taken =
-      store_->lease_by_endpoint(kT0, kHour, 10, [](const id128&) { return 10; });
-  ASSERT_EQ(taken.size(), 1u);
-  store_.reset();
+  const auto [e, r, taken] = lease_one_and_close();
 
   // As format 1 wrote it: the counts in a version 2 event record (one delivery
   // pending, not finished), no event_counts entry.
@@ -863,7 +868,7 @@ TEST_F(LmdbStoreFault, AFormat1DirectoryKeepsItsEventCountsWhenOpened) {
   EXPECT_EQ(before->type, r.type);
 
   // Its last delivery finishes it, counted in the new place.
-  delivery done = taken[0];
+  delivery done = taken;
   done.status = delivery_status::succeeded;
   done.completed_ms = kT0 + 5;
   EXPECT_TRUE(store_->record_outcome(done, {}));
