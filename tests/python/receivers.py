@@ -256,6 +256,22 @@ class SilentReceiver(RawReceiver):
         self._stop.wait(IO_TIMEOUT_S)
 
 
+class AnswersOnceReceiver(RawReceiver):
+    """Answers a connection's first request with 200 after `delay_s`, keeping the
+    connection open, and never answers another."""
+
+    def __init__(self, *, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+
+    def serve(self, sock: socket.socket) -> None:
+        self.read_head(sock)
+        if self._stop.wait(self.delay_s):
+            return
+        sock.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        self._stop.wait(IO_TIMEOUT_S)
+
+
 class HangingUpReceiver(RawReceiver):
     """Reads the request, then hangs up without answering: FIN, or RST if `reset`."""
 

@@ -21,6 +21,7 @@ import pytest
 import protekt
 from protekt import _core
 from receivers import (
+    AnswersOnceReceiver,
     EndlessBodyReceiver,
     GarbageReceiver,
     HangingUpReceiver,
@@ -376,6 +377,23 @@ def test_a_receiver_that_never_answers_times_out_after_the_timeout(
 
     assert (outcome.only.status, outcome.only.error_class) == (0, "timeout")
     assert 500 <= outcome.only.duration_ms <= 2500
+    assert outcome.idle == 0
+
+
+def test_a_request_on_a_kept_connection_gets_the_whole_timeout(
+    serve: Callable[[AnswersOnceReceiver], AnswersOnceReceiver],
+) -> None:
+    # The first answer comes after 0.3 s of the 0.5 s timeout; the second request,
+    # on the same connection, is never answered and still gets its own 0.5 s.
+    receiver = serve(AnswersOnceReceiver(delay_s=0.3))
+
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", timeout_s=0.5, repeat=2)
+
+    first, second = outcome.responses
+    assert (first.status, first.error_class) == (200, "")
+    assert (second.status, second.error_class) == (0, "timeout")
+    assert receiver.connections == 1
+    assert 480 <= second.duration_ms <= 2500
     assert outcome.idle == 0
 
 

@@ -461,68 +461,81 @@ void dispatcher::pump(endpoint_state& state, std::vector<launch>& out) {
     const auto free_lane =
         std::find(state.in_lane.begin(), state.in_lane.end(), std::nullopt);
     if (free_lane == state.in_lane.end()) break;
-    const auto lane = static_cast<std::size_t>(free_lane - state.in_lane.begin());
-    queued next = std::move(state.waiting.front());
-    state.waiting.pop_front();
-    --waiting_;
-    ++state.in_flight;
-    ++in_flight_;
-    state.in_lane[lane] = next.d;
-
-    // Keys are parsed and keyed, and the URL split, once per endpoint
-    // configuration; the keys again when a secret in rotation expires.
-    const std::int64_t now = now_ms();
-    if (state.signing_for != state.config.get() || now >= state.signing.until_ms) {
-      try {
-        state.signing = signer_for(*state.config, now);
-      } catch (const error&) {
-        // A stored secret that does not parse: the request tries again, and its
-        // attempt records why it failed.
-        state.signing = {nullptr, now};
-      }
-      try {
-        state.url = std::make_shared<const std::pair<origin, std::string>>(
-            split_url(state.config->url));
-      } catch (const error&) {
-        state.url = nullptr;  // the request fails, and its attempt says why
-      }
-      state.signing_for = state.config.get();
-    }
-    out.push_back({state.lanes[lane], lane, std::move(next), state.config,
-                   state.signing.keys, state.url});
+    out.push_back(
+        assign(state, static_cast<std::size_t>(free_lane - state.in_lane.begin())));
   }
+}
+
+dispatcher::launch dispatcher::assign(endpoint_state& state, std::size_t lane) {
+  queued next = std::move(state.waiting.front());
+  state.waiting.pop_front();
+  --waiting_;
+  ++state.in_flight;
+  ++in_flight_;
+  state.in_lane[lane] = next.d;
+
+  // Keys are parsed and keyed, and the URL split, once per endpoint configuration;
+  // the keys again when a secret in rotation expires.
+  const std::int64_t now = now_ms();
+  if (state.signing_for != state.config.get() || now >= state.signing.until_ms) {
+    try {
+      state.signing = signer_for(*state.config, now);
+    } catch (const error&) {
+      // A stored secret that does not parse: the request tries again, and its
+      // attempt records why it failed.
+      state.signing = {nullptr, now};
+    }
+    try {
+      state.url = std::make_shared<const std::pair<origin, std::string>>(
+          split_url(state.config->url));
+    } catch (const error&) {
+      state.url = nullptr;  // the request fails, and its attempt says why
+    }
+    state.signing_for = state.config.get();
+  }
+  launch out{state.lanes[lane], lane, std::move(next), state.config};
+  out.keys = state.signing.keys;
+  out.url = state.url;
+  return out;
 }
 
 void dispatcher::start(std::vector<launch>& launches) {
   for (launch& l : launches) {
-    asio::co_spawn(
-        l.lane_executor,
-        deliver(std::move(l.next.d), std::move(l.next.body), std::move(l.config),
-                std::move(l.keys), std::move(l.url), l.lane),
-        asio::detached);
+    const auto executor = l.lane_executor;
+    asio::co_spawn(executor, run_lane(std::move(l)), asio::detached);
   }
   launches.clear();
 }
 
-asio::awaitable<void> dispatcher::deliver(
-    delivery d, std::shared_ptr<const std::string> body,
-    std::shared_ptr<const endpoint> config, std::shared_ptr<const signer> keys,
-    std::shared_ptr<const std::pair<origin, std::string>> url, std::size_t lane) {
+asio::awaitable<void> dispatcher::run_lane(launch first) {
+  // The lane sends while its endpoint has deliveries waiting, over a connection of
+  // its own; then the connection goes to the pool and the coroutine ends.
+  kept_connection kept;
+  std::optional<launch> next = std::move(first);
+  while (next) {
+    const delivery d = next->next.d;
+    co_await deliver(*next, kept);
+    next = finished(d, next->lane);
+  }
+  client_.keep_idle(kept);
+}
+
+asio::awaitable<void> dispatcher::deliver(launch& l, kept_connection& kept) {
+  const delivery& d = l.next.d;
   const std::int64_t started = now_ms();
+  if (!l.next.body) {
+    delivery cancelled = d;
+    cancelled.status = delivery_status::cancelled;
+    cancelled.completed_ms = started;
+    outcomes_.push({cancelled, std::nullopt, {}});
+    co_return;
+  }
   http_response response;
   try {
-    if (!body) {
-      delivery cancelled = d;
-      cancelled.status = delivery_status::cancelled;
-      cancelled.completed_ms = started;
-      outcomes_.push({cancelled, std::nullopt, {}});
-      finished(d, lane);
-      co_return;
-    }
-
-    response =
-        co_await client_.send(delivery_request(*config, d.event.to_string(kEventPrefix),
-                                               body, started, keys.get(), url.get()));
+    response = co_await client_.send(
+        delivery_request(*l.config, d.event.to_string(kEventPrefix), l.next.body,
+                         started, l.keys.get(), l.url.get()),
+        kept);
   } catch (const std::exception& e) {
     response.error_class = "internal";
     response.error = e.what();
@@ -537,14 +550,13 @@ asio::awaitable<void> dispatcher::deliver(
   a.error_class = response.error_class;
   a.error = response.error;
   a.response_excerpt = response.excerpt.substr(0, kMaxExcerpt);
-  const delivery next = decide(d, *config, response, now_ms());
+  const delivery next = decide(d, *l.config, response, now_ms());
   const bool gone = response.answered() && response.status == 410;
   try {
-    record(next, std::move(a), std::move(config), gone);
+    record(next, std::move(a), l.config, gone);
   } catch (const error&) {
     // Not stored: the lease runs out and the delivery is made again (at least once).
   }
-  finished(d, lane);
 }
 
 void dispatcher::record(const delivery& next, attempt a,
@@ -661,9 +673,11 @@ delivery dispatcher::decide(const delivery& d, const endpoint& config,
   return next;
 }
 
-void dispatcher::finished(const delivery& d, std::size_t lane) {
+std::optional<dispatcher::launch> dispatcher::finished(const delivery& d,
+                                                       std::size_t lane) {
   bool wake = false;
-  std::vector<launch> next;
+  std::optional<launch> again;
+  std::vector<launch> others;
   {
     std::lock_guard lock(mutex_);
     --in_flight_;
@@ -673,7 +687,9 @@ void dispatcher::finished(const delivery& d, std::size_t lane) {
       --state.in_flight;
       ++state.answered;
       state.in_lane[lane].reset();
-      pump(state, next);
+      // The lane goes on with the next delivery waiting, if any.
+      if (!stopping_ && !state.waiting.empty()) again = assign(state, lane);
+      pump(state, others);
 
       // A lease left deliveries behind for lack of room: take more once this
       // endpoint has room for a batch of them, not one at a time.
@@ -693,7 +709,8 @@ void dispatcher::finished(const delivery& d, std::size_t lane) {
   }
   // Waking the scheduler for nothing costs two task switches per delivery.
   if (wake) changed_.notify_all();
-  start(next);
+  start(others);
+  return again;
 }
 
 std::size_t dispatcher::least_capacity() const {

@@ -1,8 +1,10 @@
 // Sends due deliveries: leases them from the store, posts them over the HTTP client
 // with at most endpoint_concurrency requests per endpoint, and stores each outcome
-// with its attempt. A scheduler thread leases; I/O threads run one coroutine per
-// request. An endpoint has one lane per request it may have in flight; its lanes
-// are spread over the I/O threads, each of which runs an I/O context of its own.
+// with its attempt. A scheduler thread leases; I/O threads send. An endpoint has one
+// lane per request it may have in flight; its lanes are spread over the I/O threads,
+// each of which runs an I/O context of its own. A busy lane is one coroutine that
+// keeps its connection and takes the endpoint's next waiting delivery as soon as a
+// response is read, until none waits.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -125,13 +127,19 @@ class dispatcher {
                                       const std::shared_ptr<const endpoint>& config);
   // Takes waiting deliveries into free lanes, to be started by start().
   void pump(endpoint_state& state, std::vector<launch>& out);  // REQUIRES: mutex_ held
-  // Starts requests; one may run on this thread at once, so mutex_ must not be held.
+  // Takes the first waiting delivery into a free lane. REQUIRES: mutex_ held, and a
+  // delivery waiting.
+  launch assign(endpoint_state& state, std::size_t lane);
+  // Starts a lane for each launch; a lane may run on this thread at once, so mutex_
+  // must not be held.
   void start(std::vector<launch>& launches);
-  boost::asio::awaitable<void> deliver(
-      delivery d, std::shared_ptr<const std::string> body,
-      std::shared_ptr<const endpoint> config, std::shared_ptr<const signer> keys,
-      std::shared_ptr<const std::pair<origin, std::string>> url, std::size_t lane);
-  void finished(const delivery& d, std::size_t lane);
+  // Sends the launch's delivery, then each one its endpoint queues for the lane,
+  // until none waits.
+  boost::asio::awaitable<void> run_lane(launch first);
+  // Sends one delivery over kept's connection and queues its outcome.
+  boost::asio::awaitable<void> deliver(launch& l, kept_connection& kept);
+  // Frees the lane a request ran in, and gives it the next delivery waiting if any.
+  std::optional<launch> finished(const delivery& d, std::size_t lane);
   delivery decide(const delivery& d, const endpoint& config, const http_response& r,
                   std::int64_t now_ms);
   // Puts leased deliveries back in the queue, due at due_ms, in one transaction.

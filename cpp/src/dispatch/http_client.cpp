@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -172,13 +173,52 @@ class response_reader final : public http::basic_parser<false> {
 }  // namespace
 
 struct connection {
+  explicit connection(const asio::any_io_executor& executor) : watchdog(executor) {}
+
   origin where;
   const void* context = nullptr;  // the I/O context it was made on
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
 
+  // A request's timeout, kept without a timer operation per read and write: one
+  // timer per connection, set when a request starts while it is not already waiting.
+  // Fired before the request's deadline (it was set for an earlier request), it
+  // waits again for that deadline; past it, it cancels the request's operations.
+  asio::steady_timer watchdog;
+  std::chrono::steady_clock::time_point deadline;
+  bool busy = false;       // a request is being sent or its response read
+  bool watching = false;   // the watchdog waits
+  bool timed_out = false;  // the watchdog cancelled the current request
+
   beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+
+  // The request starting now must end by deadline.
+  void watch(std::chrono::steady_clock::time_point until) {
+    deadline = until;
+    busy = true;
+    timed_out = false;
+    if (!watching) wait_for_deadline();
+  }
+
+  void wait_for_deadline() {
+    watching = true;
+    watchdog.expires_at(deadline);
+    // The timer ends with its connection, and a wait it cancels then must not touch
+    // the connection: only a wait that ran its course does.
+    watchdog.async_wait([this](const error_code& ec) {
+      if (ec) return;
+      watching = false;
+      if (!busy) return;
+      if (std::chrono::steady_clock::now() < deadline) {
+        wait_for_deadline();
+        return;
+      }
+      timed_out = true;
+      error_code ignored;
+      tcp().socket().cancel(ignored);
+    });
+  }
 
   // Runs an operation on whichever stream this connection has.
   template <typename Operation>
@@ -260,6 +300,15 @@ std::size_t http_client::idle_connections() const {
   return n;
 }
 
+kept_connection::kept_connection() = default;
+kept_connection::~kept_connection() = default;
+kept_connection::kept_connection(kept_connection&&) noexcept = default;
+kept_connection& kept_connection::operator=(kept_connection&&) noexcept = default;
+
+void http_client::keep_idle(kept_connection& kept) {
+  if (kept.held_) put_idle(std::move(kept.held_));
+}
+
 std::unique_ptr<connection> http_client::take_idle(const pool_key& key) {
   std::lock_guard lock(mutex_);
   auto it = idle_.find(key);
@@ -313,9 +362,10 @@ asio::awaitable<std::unique_ptr<connection>> http_client::connect(
   error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
 
-  auto c = std::make_unique<connection>();
+  auto c = std::make_unique<connection>(executor);
   c->where = where;
   if (!where.tls) {
+    stream.expires_never();  // the connection's watchdog times its requests
     c->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
     co_return c;
   }
@@ -360,10 +410,19 @@ asio::awaitable<std::unique_ptr<connection>> http_client::handshake(
          "TLS handshake with " + host_header(where) + " failed: " + why);
     co_return nullptr;
   }
+  c->tcp().expires_never();  // the connection's watchdog times its requests
   co_return c;
 }
 
 asio::awaitable<http_response> http_client::send(const http_request& request) {
+  kept_connection kept;
+  http_response result = co_await send(request, kept);
+  keep_idle(kept);
+  co_return result;
+}
+
+asio::awaitable<http_response> http_client::send(const http_request& request,
+                                                 kept_connection& kept) {
   const auto start = std::chrono::steady_clock::now();
   http_response result;
 
@@ -376,17 +435,23 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
   const void* context =
       &asio::query(co_await asio::this_coro::executor, asio::execution::context);
 
+  if (kept.held_ &&
+      (kept.held_->where != request.where || kept.held_->context != context)) {
+    keep_idle(kept);
+  }
+
   // A reused connection the peer closed meanwhile fails at once; one new connection
   // is then tried. A new connection's failure is final.
   for (int round = 0; round < 2; ++round) {
-    std::unique_ptr<connection> c = take_idle({request.where, context});
+    std::unique_ptr<connection> c = std::move(kept.held_);
+    if (!c) c = take_idle({request.where, context});
     const bool reused = c != nullptr;
     if (!c) {
       c = co_await connect(request.where, request.timeout, result);
       if (!c) break;
       c->context = context;
     }
-    c->tcp().expires_after(request.timeout);
+    c->watch(std::chrono::steady_clock::now() + request.timeout);
 
     auto [wec, written] = co_await c->with_stream([&](auto& s) {
       // One write of both buffers: one segment when Nagle's algorithm is off.
@@ -395,6 +460,7 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
           request.body ? asio::buffer(*request.body) : asio::const_buffer()};
       return asio::async_write(s, wire, use_nothrow);
     });
+    if (c->timed_out) wec = beast::error::timeout;
     if (wec) {
       if (reused && stale(wec)) continue;
       fail(result, error_class_of(wec), "sending the request failed: " + wec.message());
@@ -406,6 +472,8 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
     auto [rec, read] = co_await c->with_stream(
         [&](auto& s) { return http::async_read(s, c->buffer, parser, use_nothrow); });
 
+    c->busy = false;
+    if (c->timed_out) rec = beast::error::timeout;
     // A body over the limit is cut; its status still counts, the connection does not.
     const bool cut = rec == http::error::body_limit && parser.is_header_done();
     if (rec && !cut) {
@@ -423,7 +491,7 @@ asio::awaitable<http_response> http_client::send(const http_request& request) {
       if (c->secure && !reused) {
         tls_->save_session(request.where, c->secure->native_handle());
       }
-      put_idle(std::move(c));
+      kept.held_ = std::move(c);
     }
     break;
   }
@@ -438,10 +506,16 @@ http_response post_now(const client_options& options, const http_request& reques
   asio::io_context io;
   http_client client(options);
   http_response result;
+  std::exception_ptr failure;
+  // Done once answered: the pooled connection's watchdog may still wait.
   asio::co_spawn(
       io, [&]() -> asio::awaitable<void> { result = co_await client.send(request); },
-      asio::detached);
+      [&](std::exception_ptr e) {
+        failure = e;
+        io.stop();
+      });
   io.run();
+  if (failure) std::rethrow_exception(failure);
   return result;
 }
 

@@ -70,6 +70,21 @@ struct client_options {
 
 struct connection;
 
+// A connection that a caller keeps from one request to the next, as a dispatcher
+// lane does: empty, or open to the origin of the last request sent with it. Closes
+// the connection when destroyed; http_client::keep_idle hands it to the pool instead.
+class kept_connection {
+ public:
+  kept_connection();
+  ~kept_connection();
+  kept_connection(kept_connection&&) noexcept;
+  kept_connection& operator=(kept_connection&&) noexcept;
+
+ private:
+  friend class http_client;
+  std::unique_ptr<connection> held_;
+};
+
 // Thread-safe: send() may run on any number of coroutines and threads at once, with
 // one rule: the sends to one origin on one I/O context run one at a time, on a
 // context run by one thread or on one strand. Connections are pooled per origin and
@@ -84,6 +99,13 @@ class http_client {
 
   // Sends one request; reuses an idle connection to the origin when there is one.
   boost::asio::awaitable<http_response> send(const http_request& request);
+  // The same over kept's connection when it is open to the request's origin. kept
+  // holds the connection afterwards while it may be used again; a connection to
+  // another origin goes to the pool first.
+  boost::asio::awaitable<http_response> send(const http_request& request,
+                                             kept_connection& kept);
+  // Hands kept's connection, if any, to the pool of idle connections.
+  void keep_idle(kept_connection& kept);
 
   std::size_t idle_connections() const;
 
