@@ -121,6 +121,55 @@ TEST_F(DeliveryQueue, HandsALeaseOutAgainOnlyAfterItEnds) {
   EXPECT_EQ(store_->pending_count(), 2u);
 }
 
+TEST_F(DeliveryQueue, ALeaseTakenByAnotherStoreHoldsUntilItEnds) {
+  emit(kT0);
+  ASSERT_EQ(lease(kT0, 10).size(), 2u);
+
+  // A second store on the directory, as a process that starts after the first one
+  // died: the leases are in the delivery records, and it waits for their end.
+  auto other = open_lmdb_store({dir_.string()});
+  const auto all = [](const id128&) { return kEveryOne; };
+  EXPECT_TRUE(other->lease_by_endpoint(kT0 + 1, kLease, 10, all).empty());
+  EXPECT_TRUE(other->lease_by_endpoint(kT0 + kLease - 1, kLease, 10, all).empty());
+  const auto again = other->lease_by_endpoint(kT0 + kLease, kLease, 10, all);
+  ASSERT_EQ(again.size(), 2u);
+  for (const delivery& d : again) {
+    EXPECT_EQ(d.lease_until_ms, kT0 + 2 * kLease);
+  }
+  // The first store's lease has ended too, and the second one's has not.
+  EXPECT_TRUE(lease(kT0 + kLease, 10).empty());
+}
+
+TEST_F(DeliveryQueue, LeasedDeliveriesAreNotListedAsDueUntilTheLeaseEnds) {
+  const id128 event = emit(kT0);
+  const auto taken = lease(kT0, 1);
+  ASSERT_EQ(taken.size(), 1u);
+
+  const auto due = store_->due(kT0 + 1, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].event, event);
+  EXPECT_NE(due[0].endpoint, taken[0].endpoint);
+  EXPECT_EQ(store_->due(kT0 + kLease, 10).size(), 2u);
+  EXPECT_EQ(store_->pending_count(), 2u);  // leased ones count until they finish
+}
+
+TEST_F(DeliveryQueue, TheNextDueTimeOfAQueueThatIsAllLeasedIsTheFirstLeasesEnd) {
+  emit(kT0);
+  emit(kT0 + 10);
+  ASSERT_EQ(lease(kT0 + 10, 10).size(), 4u);
+  emit(kT0 + 2 * kLease);
+
+  EXPECT_EQ(store_->next_due_ms(), kT0 + 10 + kLease);
+  // Once one of them is finished, the others' lease still comes first.
+  const delivery first = lease(kT0 + 10 + kLease, 1).at(0);
+  ASSERT_TRUE(store_->record_outcome(
+      finished(first, delivery_status::succeeded, kT0 + 11 + kLease),
+      attempt_at(1, 200)));
+  EXPECT_EQ(store_->next_due_ms(), kT0 + 10 + kLease);
+  EXPECT_EQ(lease(kT0 + 10 + kLease, 10).size(), 3u);
+  EXPECT_EQ(store_->next_due_ms(), kT0 + 2 * kLease);
+}
+
 TEST_F(DeliveryQueue, ReschedulesAFailedAttemptAndLogsIt) {
   emit(kT0);
   delivery d = lease(kT0, 1).at(0);

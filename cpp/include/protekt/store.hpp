@@ -210,8 +210,8 @@ class store {
                                              std::uint8_t shape) = 0;
 
   // ---- queue
-  // Pending deliveries due at or before now_ms, earliest first, without scanning the
-  // rest of the queue.
+  // Deliveries due at or before now_ms and not under a lease then, earliest first,
+  // without scanning the rest of the queue.
   virtual std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) = 0;
   virtual std::uint64_t pending_count() = 0;
   // When the earliest pending delivery (or lease) is due; nullopt for an empty queue.
@@ -223,10 +223,11 @@ class store {
   using room_fn = std::function<std::size_t(const id128& endpoint)>;
   // Takes due deliveries for one dispatcher, endpoint by endpoint: each endpoint's
   // due by now_ms, earliest first, up to room(endpoint) of them and limit in all.
-  // Each becomes in_flight until now_ms + lease_ms, and its place in the due indexes
-  // moves to that time, so that the deliveries of a dispatcher that dies are taken
-  // again when their lease ends (delivery is at least once). A busy endpoint's
-  // backlog stays where it is, and never stands in the way of another endpoint's.
+  // Each becomes in_flight until now_ms + lease_ms and is not taken again before
+  // then, by this store or another on the same directory, so that the deliveries of a
+  // dispatcher that dies are taken again when their lease ends (delivery is at least
+  // once). A busy endpoint's backlog stays where it is, and never stands in the way
+  // of another endpoint's.
   // With bodies, also reads each delivery's body (as body_of) in the same
   // transaction, in step with the deliveries. Endpoints are visited in id order,
   // starting after the endpoint after when given and coming round to it last, so

@@ -1,8 +1,10 @@
 // The store in one LMDB environment. Databases, keys and values: docs/storage.md.
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "protekt/error.hpp"
 #include "protekt/store.hpp"
@@ -24,6 +26,10 @@ constexpr std::uint32_t kFormatVersion = 2;
 
 // Databases an environment may hold: those below and room for more.
 constexpr unsigned kMaxDatabases = 24;
+
+// Remembered leases (lmdb_store::held_) are looked through for ended ones once there
+// are more than this many, or twice as many as after the last look.
+constexpr std::size_t kHeldSweepAt = 4096;
 
 // Longest error text kept in an endpoint's health record.
 constexpr std::size_t kMaxHealthError = 512;
@@ -183,7 +189,9 @@ class lmdb_store final : public store {
       if (static_cast<std::int64_t>(key.u64()) > now_ms) break;
       const std::string_view delivery_key = key.rest();
       const auto record = txn.get(deliveries_, delivery_key);
-      if (record) result.push_back(storage::decode_delivery(delivery_key, *record));
+      if (!record) continue;
+      delivery d = storage::decode_delivery(delivery_key, *record);
+      if (!leased_at(d, now_ms)) result.push_back(std::move(d));
     }
     return result;
   }
@@ -198,9 +206,18 @@ class lmdb_store final : public store {
   std::optional<std::int64_t> next_due_ms() override {
     transaction txn(env_, false);
     cursor c(txn, due_);
-    const auto first = c.first();
-    if (!first) return std::nullopt;
-    return static_cast<std::int64_t>(storage::reader(first->key).u64());
+    // A held delivery is due again when its lease ends; the held ones stand at the
+    // front of the index, before the first that is not held.
+    std::optional<std::int64_t> next;
+    std::lock_guard lock(held_mutex_);
+    for (auto e = c.first(); e; e = c.next()) {
+      storage::reader key(e->key);
+      const auto due = static_cast<std::int64_t>(key.u64());
+      const auto held = held_.find(held_key(key.rest()));
+      if (held == held_.end()) return next ? std::min(*next, due) : due;
+      next = next ? std::min(*next, held->second) : held->second;
+    }
+    return next;
   }
 
   std::uint64_t config_version() override {
@@ -213,6 +230,7 @@ class lmdb_store final : public store {
       const room_fn& room, std::vector<std::optional<std::string>>* bodies,
       const std::optional<id128>& after) override {
     std::vector<delivery> taken;
+    std::vector<delivery> others;  // leased by another store until later
     env_.run_write(
         [&](transaction& txn) {
           taken.clear();
@@ -239,19 +257,23 @@ class lmdb_store final : public store {
               const id128 endpoint = id128::from_raw(endpoint_raw);
               const std::size_t most = std::min(room(endpoint), limit - keys.size());
               std::size_t n = 0;
+              std::lock_guard lock(held_mutex_);
               for (; e && n < most && has_prefix(e->key, endpoint_raw); e = c.next()) {
                 storage::reader key(e->key.substr(16));
                 const auto due = static_cast<std::int64_t>(key.u64());
                 if (due > now_ms) break;
-                keys.push_back(
-                    storage::due_key(due, id128::from_raw(key.rest()), endpoint));
+                const id128 event = id128::from_raw(key.rest());
+                const auto held = held_.find({event, endpoint});
+                if (held != held_.end() && held->second > now_ms) continue;
+                keys.push_back(storage::due_key(due, event, endpoint));
                 ++n;
               }
               // On to the next endpoint: past every key that starts with this one.
               e = c.seek(endpoint_raw + std::string(24, '\xff'));
             }
           }
-          take_leases(txn, keys, now_ms + lease_ms, taken);
+          others.clear();
+          take_leases(txn, keys, now_ms, now_ms + lease_ms, taken, others);
           if (bodies != nullptr) {
             bodies->clear();
             for (const delivery& d : taken)
@@ -259,6 +281,15 @@ class lmdb_store final : public store {
           }
         },
         storage::durability::relaxed);
+    std::lock_guard lock(held_mutex_);
+    for (const delivery& d : taken) held_[{d.event, d.endpoint}] = d.lease_until_ms;
+    for (const delivery& d : others) held_[{d.event, d.endpoint}] = d.lease_until_ms;
+    // A lease whose outcome never came (the store failed, or the delivery is gone)
+    // is forgotten once it has ended, when the map has doubled since the last look.
+    if (held_.size() > held_sweep_at_) {
+      std::erase_if(held_, [&](const auto& h) { return h.second <= now_ms; });
+      held_sweep_at_ = std::max(kHeldSweepAt, 2 * held_.size());
+    }
     return taken;
   }
 
@@ -270,6 +301,10 @@ class lmdb_store final : public store {
       found = store_outcome(txn, updated, attempt, tallies);
       write_tallies(txn, tallies);
     });
+    if (updated.status != delivery_status::in_flight) {
+      std::lock_guard lock(held_mutex_);
+      held_.erase({updated.event, updated.endpoint});
+    }
     return found;
   }
 
@@ -286,6 +321,12 @@ class lmdb_store final : public store {
           write_tallies(txn, tallies);
         },
         storage::durability::relaxed);
+    std::lock_guard lock(held_mutex_);
+    for (const outcome_record& o : outcomes) {
+      if (o.updated.status != delivery_status::in_flight) {
+        held_.erase({o.updated.event, o.updated.endpoint});
+      }
+    }
     return found;
   }
 
@@ -683,20 +724,37 @@ class lmdb_store final : public store {
     txn.erase(endpoint_due_, storage::endpoint_due_key(endpoint, due_ms, event));
   }
 
-  // Leases the deliveries of due_keys until lease_until_ms, adding them to taken.
+  // Leases the deliveries of due_keys until lease_until_ms, adding them to taken. A
+  // lease writes the delivery record only: the due entries stay where they are, and
+  // the store remembers the lease (held_) so that scans pass over it. A delivery
+  // still leased by another store (a process that ended) goes to others instead,
+  // untouched, to be remembered until that lease ends.
   void take_leases(transaction& txn, const std::vector<std::string>& due_keys,
-                   std::int64_t lease_until_ms, std::vector<delivery>& taken) {
+                   std::int64_t now_ms, std::int64_t lease_until_ms,
+                   std::vector<delivery>& taken, std::vector<delivery>& others) {
     for (const std::string& due_key : due_keys) {
       const std::string_view delivery_key = std::string_view(due_key).substr(8);
       const auto record = txn.get(deliveries_, delivery_key);
-      erase_due(txn, due_key);
-      if (!record) continue;
+      if (!record) {
+        // A due entry without its delivery: nothing to send.
+        erase_due(txn, due_key);
+        continue;
+      }
       delivery d = storage::decode_delivery(delivery_key, *record);
+      if (leased_at(d, now_ms)) {
+        others.push_back(std::move(d));
+        continue;
+      }
       d.status = delivery_status::in_flight;
-      d.lease_until_ms = d.due_ms = lease_until_ms;
-      put_delivery(txn, d);
-      taken.push_back(d);
+      d.lease_until_ms = lease_until_ms;
+      txn.put(deliveries_, delivery_key, storage::encode_delivery(d));
+      taken.push_back(std::move(d));
     }
+  }
+
+  // Whether a delivery is under a lease that has not ended by now_ms.
+  static bool leased_at(const delivery& d, std::int64_t now_ms) {
+    return d.status == delivery_status::in_flight && d.lease_until_ms > now_ms;
   }
 
   // The per-endpoint due index holds what `due` holds; a directory written before it
@@ -1060,6 +1118,33 @@ class lmdb_store final : public store {
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
           attempts_ = 0, dead_letters_ = 0, health_ = 0, notices_ = 0,
           endpoint_log_ = 0, counters_ = 0;
+
+  // Deliveries under a lease that this store took, or found taken by another store,
+  // with the end of each lease. Changed once the transaction that makes it so has
+  // committed.
+  struct held_key {
+    id128 event;
+    id128 endpoint;
+    held_key(const id128& e, const id128& p) : event(e), endpoint(p) {}
+    // A delivery key (event id, endpoint id).
+    explicit held_key(std::string_view key)
+        : event(id128::from_raw(key.substr(0, 16))),
+          endpoint(id128::from_raw(key.substr(16, 16))) {}
+    bool operator==(const held_key&) const = default;
+  };
+  struct held_hash {
+    std::size_t operator()(const held_key& k) const noexcept {
+      // The last 8 bytes of an id are random.
+      std::uint64_t a = 0;
+      std::uint64_t b = 0;
+      std::memcpy(&a, k.event.bytes.data() + 8, 8);
+      std::memcpy(&b, k.endpoint.bytes.data() + 8, 8);
+      return static_cast<std::size_t>(a ^ (b * 0x9e3779b97f4a7c15ULL));
+    }
+  };
+  std::mutex held_mutex_;
+  std::unordered_map<held_key, std::int64_t, held_hash> held_;  // guarded by it
+  std::size_t held_sweep_at_ = kHeldSweepAt;                    // guarded by it
 
   std::mutex cache_mutex_;
   std::uint64_t cache_version_ = 0;  // guarded by cache_mutex_
