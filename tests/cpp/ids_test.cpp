@@ -31,6 +31,18 @@ TEST_F(Ids, RoundTripThroughTheirText) {
   EXPECT_EQ(*parsed, id);
 }
 
+TEST_F(Ids, WriteTheirBitsInCrockfordBase32MostSignificantFirst) {
+  id128 counting;
+  id128 full;
+  for (unsigned char i = 0; i < 16; ++i) {
+    counting.bytes[i] = i;
+    full.bytes[i] = 0xff;
+  }
+  EXPECT_EQ(counting.to_string(kEventPrefix), "evt_00041061050R3GG28A1C60T3GF");
+  EXPECT_EQ(full.to_string(""), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+  EXPECT_EQ(id128{}.to_string(""), std::string(26, '0'));
+}
+
 TEST_F(Ids, WriteThePrefixAndTwentySixCharacters) {
   const std::string text = make().to_string(kEndpointPrefix);
   ASSERT_TRUE(text.starts_with(kEndpointPrefix)) << text;

@@ -493,10 +493,12 @@ dispatcher::launch dispatcher::assign(endpoint_state& state, std::size_t lane) {
     }
     state.signing_for = state.config.get();
   }
-  launch out{state.lanes[lane], lane, std::move(next), state.config};
-  out.keys = state.signing.keys;
-  out.url = state.url;
-  return out;
+  return {.lane_executor = state.lanes[lane],
+          .lane = lane,
+          .next = std::move(next),
+          .config = state.config,
+          .keys = state.signing.keys,
+          .url = state.url};
 }
 
 void dispatcher::start(std::vector<launch>& launches) {

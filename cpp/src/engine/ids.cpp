@@ -32,17 +32,20 @@ std::int64_t id128::timestamp_ms() const noexcept {
 }
 
 std::string id128::to_string(std::string_view prefix) const {
-  // 128 bits as 26 five-bit groups, read from the least significant end; the first
-  // character holds the top 3 bits.
+  // 128 bits as 26 five-bit groups, taken from the least significant end of the two
+  // 64-bit halves; the first character holds the top 3 bits.
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    high = high << 8 | bytes[i];
+    low = low << 8 | bytes[8 + i];
+  }
   std::string text(prefix);
   text.resize(prefix.size() + kTextLength);
   for (std::size_t i = 0; i < kTextLength; ++i) {
-    unsigned group = 0;
-    for (std::size_t b = 0; b < 5; ++b) {
-      const std::size_t bit = i * 5 + b;  // from the least significant bit
-      if (bit < 128 && (bytes[15 - bit / 8] >> (bit % 8) & 1) != 0) group |= 1u << b;
-    }
-    text[text.size() - 1 - i] = kAlphabet[group];
+    text[text.size() - 1 - i] = kAlphabet[low & 31];
+    low = low >> 5 | high << 59;
+    high >>= 5;
   }
   return text;
 }
