@@ -1,6 +1,11 @@
 // Bindings of the delivery layer. _post sends requests with the dispatcher's HTTP
-// client, for tests of the client against real servers and for diagnostics.
+// client, for tests of the client against real servers and for diagnostics: repeat
+// times, one after another, the first with timeout_s and the others with
+// later_timeout_s when given; with keep, over one kept connection as a dispatcher
+// lane does, else each through the client's pool.
 #include <pybind11/stl.h>
+
+#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -32,7 +37,7 @@ void register_dispatch(py::module_& m) {
          const std::vector<std::pair<std::string, std::string>>& headers,
          const std::string& body, double timeout_s, double connect_timeout_s,
          const std::string& ca_file, const std::vector<std::string>& allowed_networks,
-         int repeat) {
+         int repeat, std::optional<double> later_timeout_s, bool keep) {
         std::vector<network> allowed;
         for (const std::string& n : allowed_networks)
           allowed.push_back(parse_network(n));
@@ -60,9 +65,18 @@ void register_dispatch(py::module_& m) {
           asio::co_spawn(
               io,
               [&]() -> asio::awaitable<void> {
+                dispatch::kept_connection kept;
                 for (int i = 0; i < repeat; ++i) {
-                  responses.push_back(co_await client.send(request));
+                  if (i == 1 && later_timeout_s) {
+                    request.timeout = seconds_to_ms(*later_timeout_s);
+                  }
+                  if (keep) {
+                    responses.push_back(co_await client.send(request, kept));
+                  } else {
+                    responses.push_back(co_await client.send(request));
+                  }
                 }
+                client.keep_idle(kept);
               },
               asio::detached);
           io.run();
@@ -74,7 +88,8 @@ void register_dispatch(py::module_& m) {
       },
       py::arg("url"), py::arg("headers"), py::arg("body"), py::arg("timeout_s"),
       py::arg("connect_timeout_s"), py::arg("ca_file"), py::arg("allowed_networks"),
-      py::arg("repeat") = 1);
+      py::arg("repeat") = 1, py::arg("later_timeout_s") = std::nullopt,
+      py::arg("keep") = false);
 }
 
 }  // namespace protekt::python

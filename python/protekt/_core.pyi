@@ -162,4 +162,6 @@ def _post(
     ca_file: str,
     allowed_networks: list[str],
     repeat: int = 1,
+    later_timeout_s: float | None = None,
+    keep: bool = False,
 ) -> tuple[list[tuple[int, bytes, str, str, str, int]], int]: ...

@@ -65,8 +65,12 @@ def post(
     ca_file: str | Path = "",
     allowed_networks: Sequence[str] = LOOPBACK,
     repeat: int = 1,
+    later_timeout_s: float | None = None,
+    keep: bool = False,
 ) -> Outcome:
-    """POSTs `body` to `url` `repeat` times with one client."""
+    """POSTs `body` to `url` `repeat` times with one client; the requests after the
+    first have `later_timeout_s` as their timeout when it is given. With `keep`, the
+    requests go over one kept connection, as a dispatcher lane sends them."""
     responses, idle = _core._post(
         url,
         list(headers),
@@ -76,6 +80,8 @@ def post(
         str(ca_file),
         list(allowed_networks),
         repeat,
+        later_timeout_s,
+        keep,
     )
     return Outcome([Response(*r) for r in responses], idle)
 
@@ -199,8 +205,11 @@ def test_an_ipv6_literal_is_bracketed_in_the_host_header(
 # ---- keep-alive ----------------------------------------------------------------------
 
 
-def test_three_requests_share_one_keep_alive_connection(receiver: Receiver) -> None:
-    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=3)
+@pytest.mark.parametrize("keep", [False, True], ids=["pool", "kept"])
+def test_three_requests_share_one_keep_alive_connection(
+    receiver: Receiver, keep: bool
+) -> None:
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=3, keep=keep)
 
     assert [r.status for r in outcome.responses] == [200, 200, 200]
     assert receiver.connections == 1
@@ -219,12 +228,13 @@ def test_a_connection_the_receiver_asks_to_close_is_not_kept(
     assert outcome.idle == 0
 
 
+@pytest.mark.parametrize("keep", [False, True], ids=["pool", "kept"])
 def test_a_kept_connection_the_receiver_hung_up_is_retried_on_a_new_one(
-    serve: Callable[[Receiver], Receiver],
+    serve: Callable[[Receiver], Receiver], keep: bool
 ) -> None:
     receiver = serve(Receiver(hang_up_after_reply=True))
 
-    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=3)
+    outcome = post(f"http://127.0.0.1:{receiver.port}/", repeat=3, keep=keep)
 
     assert [(r.status, r.error_class) for r in outcome.responses] == [(200, "")] * 3
     assert len(receiver.received) == 3
@@ -387,7 +397,9 @@ def test_a_request_on_a_kept_connection_gets_the_whole_timeout(
     # on the same connection, is never answered and still gets its own 0.5 s.
     receiver = serve(AnswersOnceReceiver(delay_s=0.3))
 
-    outcome = post(f"http://127.0.0.1:{receiver.port}/", timeout_s=0.5, repeat=2)
+    outcome = post(
+        f"http://127.0.0.1:{receiver.port}/", timeout_s=0.5, repeat=2, keep=True
+    )
 
     first, second = outcome.responses
     assert (first.status, first.error_class) == (200, "")
@@ -395,6 +407,28 @@ def test_a_request_on_a_kept_connection_gets_the_whole_timeout(
     assert receiver.connections == 1
     assert 480 <= second.duration_ms <= 2500
     assert outcome.idle == 0
+
+
+def test_a_shorter_timeout_on_a_kept_connection_ends_its_request_in_time(
+    serve: Callable[[AnswersOnceReceiver], AnswersOnceReceiver],
+) -> None:
+    # The first request may take 5 s and is answered after 0.3 s; the second, on the
+    # same connection, may take 0.5 s and is never answered.
+    receiver = serve(AnswersOnceReceiver(delay_s=0.3))
+
+    outcome = post(
+        f"http://127.0.0.1:{receiver.port}/",
+        timeout_s=5.0,
+        repeat=2,
+        later_timeout_s=0.5,
+        keep=True,
+    )
+
+    first, second = outcome.responses
+    assert (first.status, first.error_class) == (200, "")
+    assert (second.status, second.error_class) == (0, "timeout")
+    assert receiver.connections == 1
+    assert 480 <= second.duration_ms <= 2500
 
 
 @pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])

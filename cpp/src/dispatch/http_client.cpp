@@ -193,19 +193,29 @@ struct connection {
 
   beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
-  // The request starting now must end by deadline.
+  // The request starting now must end by until. A wait set for later (an earlier
+  // request's longer timeout) is set again.
   void watch(std::chrono::steady_clock::time_point until) {
     deadline = until;
     busy = true;
     timed_out = false;
-    if (!watching) wait_for_deadline();
+    if (!watching || until < watchdog.expiry()) wait_for_deadline();
+  }
+
+  // Between requests the watchdog does not wait, so that an idle connection holds
+  // no work on its context.
+  void rest() {
+    busy = false;
+    if (!watching) return;
+    watchdog.cancel();
+    watching = false;
   }
 
   void wait_for_deadline() {
     watching = true;
     watchdog.expires_at(deadline);
-    // The timer ends with its connection, and a wait it cancels then must not touch
-    // the connection: only a wait that ran its course does.
+    // A wait that is cancelled (set again, or the connection rests or ends) must not
+    // touch the connection: only a wait that ran its course does.
     watchdog.async_wait([this](const error_code& ec) {
       if (ec) return;
       watching = false;
@@ -319,6 +329,7 @@ std::unique_ptr<connection> http_client::take_idle(const pool_key& key) {
 }
 
 void http_client::put_idle(std::unique_ptr<connection> c) {
+  c->rest();
   std::lock_guard lock(mutex_);
   auto& list = idle_[{c->where, c->context}];
   if (list.size() < options_.max_idle_per_origin) list.push_back(std::move(c));
@@ -506,16 +517,10 @@ http_response post_now(const client_options& options, const http_request& reques
   asio::io_context io;
   http_client client(options);
   http_response result;
-  std::exception_ptr failure;
-  // Done once answered: the pooled connection's watchdog may still wait.
   asio::co_spawn(
       io, [&]() -> asio::awaitable<void> { result = co_await client.send(request); },
-      [&](std::exception_ptr e) {
-        failure = e;
-        io.stop();
-      });
+      asio::detached);
   io.run();
-  if (failure) std::rethrow_exception(failure);
   return result;
 }
 
