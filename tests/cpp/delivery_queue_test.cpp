@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <lmdb.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "dispatch/outcome_writer.hpp"
 #include "protekt/endpoint.hpp"
+#include "storage/lmdb.hpp"
 #include "temp_directory.hpp"
 
 namespace protekt {
@@ -87,6 +90,33 @@ class DeliveryQueue : public ::testing::Test {
     return a;
   }
 
+  // The id of the last transaction committed in the LMDB environment at directory.
+  static std::size_t last_transaction(const std::filesystem::path& directory) {
+    const auto env = storage::open_environment({directory});
+    MDB_envinfo info;
+    mdb_env_info(env->native(), &info);
+    return info.me_last_txnid;
+  }
+
+  // The lease environment of this boot of the machine (docs/storage.md).
+  std::filesystem::path lease_directory() const {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string boot;
+    in >> boot;
+    return dir_.path() / ("leases-" + boot);
+  }
+
+  // How many leases the lease environment holds.
+  std::size_t leases_written() const {
+    const auto env = storage::open_environment({lease_directory()});
+    storage::transaction txn(*env, false);
+    MDB_dbi dbi = 0;
+    mdb_dbi_open(txn.native(), "leases", 0, &dbi);
+    MDB_stat stat;
+    mdb_stat(txn.native(), dbi, &stat);
+    return stat.ms_entries;
+  }
+
   test::temp_directory dir_;
   std::unique_ptr<store> store_;
   id_generator ids_;
@@ -126,7 +156,7 @@ TEST_F(DeliveryQueue, ALeaseTakenByAnotherStoreHoldsUntilItEnds) {
   ASSERT_EQ(lease(kT0, 10).size(), 2u);
 
   // A second store on the directory, as a process that starts after the first one
-  // died: the leases are in the delivery records, and it waits for their end.
+  // died: it finds the leases in the lease environment and waits for their end.
   auto other = open_lmdb_store({dir_.string()});
   const auto all = [](const id128&) { return kEveryOne; };
   EXPECT_TRUE(other->lease_by_endpoint(kT0 + 1, kLease, 10, all).empty());
@@ -138,6 +168,70 @@ TEST_F(DeliveryQueue, ALeaseTakenByAnotherStoreHoldsUntilItEnds) {
   }
   // The first store's lease has ended too, and the second one's has not.
   EXPECT_TRUE(lease(kT0 + kLease, 10).empty());
+}
+
+TEST_F(DeliveryQueue, ALeaseWritesNothingInTheDataEnvironment) {
+  const id128 event = emit(kT0);
+  const std::size_t before = last_transaction(dir_.path());
+
+  const auto taken = lease(kT0, 10);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(last_transaction(dir_.path()), before);
+  EXPECT_EQ(leases_written(), 2u);
+
+  // The outcome is written in the data, and ends the lease.
+  store_->record_outcome(finished(taken[0], delivery_status::succeeded, kT0 + 5),
+                         attempt_at(1, 200));
+  EXPECT_GT(last_transaction(dir_.path()), before);
+  EXPECT_EQ(leases_written(), 1u);
+  EXPECT_EQ(store_->find_delivery(event, taken[0].endpoint)->status,
+            delivery_status::succeeded);
+}
+
+TEST_F(DeliveryQueue, ADeliveryReadsAsInFlightFromAnotherStoreUntilItsOutcome) {
+  const id128 event = emit(kT0);
+  const auto taken = lease(kT0, 1);
+  ASSERT_EQ(taken.size(), 1u);
+
+  // A second store on the directory knows of the lease only from the lease
+  // environment, as another process would.
+  auto other = open_lmdb_store({dir_.string()});
+  const auto seen = other->find_delivery(event, taken[0].endpoint);
+  EXPECT_EQ(seen->status, delivery_status::in_flight);
+  EXPECT_EQ(seen->lease_until_ms, kT0 + kLease);
+  std::size_t in_flight = 0;
+  for (const delivery& d : other->deliveries_of(event)) {
+    if (d.status == delivery_status::in_flight) ++in_flight;
+  }
+  EXPECT_EQ(in_flight, 1u);
+  EXPECT_EQ(other->due(kT0 + 1, 10).size(), 1u);  // the delivery not leased
+
+  delivery retry = taken[0];
+  retry.status = delivery_status::pending;
+  retry.attempts = 1;
+  retry.due_ms = kT0 + 100;
+  store_->record_outcome(retry, attempt_at(1, 500));
+  EXPECT_EQ(other->find_delivery(event, taken[0].endpoint)->status,
+            delivery_status::pending);
+  // Due again at its new time, for either store.
+  EXPECT_EQ(other->due(kT0 + 100, 10).size(), 2u);
+  EXPECT_EQ(leases_written(), 0u);
+}
+
+TEST_F(DeliveryQueue, RemovesTheLeasesOfAnEarlierBootWhenOpened) {
+  emit(kT0);
+  ASSERT_EQ(lease(kT0, 10).size(), 2u);
+  store_.reset();
+  const std::filesystem::path earlier =
+      dir_.path() / "leases-00000000-0000-4000-8000-000000000000";
+  std::filesystem::create_directories(earlier);
+  std::ofstream(earlier / "data.mdb") << "whatever an unsynced write left";
+
+  store_ = open_lmdb_store({dir_.string()});
+  EXPECT_FALSE(std::filesystem::exists(earlier));
+  // This boot's leases stay: their process may still run.
+  EXPECT_TRUE(std::filesystem::exists(lease_directory()));
+  EXPECT_TRUE(lease(kT0 + kLease - 1, 10).empty());
 }
 
 TEST_F(DeliveryQueue, LeasedDeliveriesAreNotListedAsDueUntilTheLeaseEnds) {

@@ -80,7 +80,9 @@ std::shared_ptr<environment> open_environment(const environment_options& options
 }
 
 environment::environment(const environment_options& options)
-    : directory_(options.directory), max_map_size_(options.max_map_size) {
+    : directory_(options.directory),
+      max_map_size_(options.max_map_size),
+      unsynced_(options.unsynced) {
   // A directory made here holds secrets: only its owner may enter it.
   std::error_code ec;
   if (std::filesystem::create_directories(directory_, ec)) {
@@ -101,9 +103,11 @@ environment::environment(const environment_options& options)
     // the environment). NORDAHEAD: a large queue must not fill memory with pages it
     // will not read. NOMETASYNC: a commit syncs its pages but not its meta page;
     // run_write syncs that too unless the write is relaxed (see durability).
-    check(mdb_env_open(env_, directory_.c_str(),
-                       MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC, 0600),
-          "open the data directory " + directory_.string());
+    // NOSYNC: see environment_options::unsynced.
+    const unsigned sync = options.unsynced ? MDB_NOSYNC : MDB_NOMETASYNC;
+    check(
+        mdb_env_open(env_, directory_.c_str(), MDB_NOTLS | MDB_NORDAHEAD | sync, 0600),
+        "open the data directory " + directory_.string());
   } catch (...) {
     mdb_env_close(env_);
     throw;
@@ -135,7 +139,9 @@ void environment::run_write(const std::function<void(transaction&)>& body,
       body(txn);
       txn.commit();
       // The meta page, and with it any relaxed commit before this one.
-      if (how == durability::synced) check(mdb_env_sync(env_, 1), "sync to disk");
+      if (how == durability::synced && !unsynced_) {
+        check(mdb_env_sync(env_, 1), "sync to disk");
+      }
       return;
     } catch (const map_full&) {
       // The transaction is gone; the map can grow now.

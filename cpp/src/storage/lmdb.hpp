@@ -31,6 +31,11 @@ struct environment_options {
   std::size_t initial_map_size = std::size_t{64} << 20;
   std::size_t max_map_size = std::size_t{1} << 40;
   unsigned max_databases = 16;
+  // For contents that do not outlive the machine's uptime: commits are never synced
+  // to disk (MDB_NOSYNC), so a crash of the machine may leave the files corrupt, and
+  // whoever opens them after a restart of the machine must start them anew. A crash
+  // of the process loses nothing.
+  bool unsynced = false;
 };
 
 class transaction;
@@ -43,7 +48,7 @@ enum class durability {
   // Its pages are on disk but its root (LMDB's meta page) may not be yet, so a crash
   // of the machine, not of the process, may undo the last such commits; never a
   // commit made synced, never an earlier one, and never half of one. For writes that
-  // are made again when lost: leases and delivery outcomes.
+  // are made again when lost: delivery outcomes.
   relaxed,
 };
 
@@ -86,6 +91,7 @@ class environment {
   MDB_env* env_ = nullptr;
   std::filesystem::path directory_;
   std::size_t max_map_size_;
+  bool unsynced_;
   mutable std::shared_mutex resize_mutex_;  // shared by transactions, unique to resize
 };
 

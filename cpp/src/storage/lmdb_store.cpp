@@ -1,6 +1,8 @@
 // The store in one LMDB environment. Databases, keys and values: docs/storage.md.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -31,11 +33,49 @@ constexpr unsigned kMaxDatabases = 24;
 // are more than this many, or twice as many as after the last look.
 constexpr std::size_t kHeldSweepAt = 4096;
 
+// The lease environment's map: it holds one entry per delivery in flight.
+constexpr std::size_t kLeaseMapSize = std::size_t{4} << 20;
+constexpr std::size_t kMaxLeaseMapSize = std::size_t{1} << 32;
+constexpr std::string_view kLeaseDirectoryPrefix = "leases-";
+
 // Longest error text kept in an endpoint's health record.
 constexpr std::size_t kMaxHealthError = 512;
 
 bool has_prefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;
+}
+
+// The machine's current boot, as Linux names it.
+std::string boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  if (in >> id && !id.empty()) return id;
+  return "unknown";
+}
+
+// The lease environment of the data directory for this boot of the machine. Those of
+// earlier boots are removed: no process that took their leases still runs, and their
+// unsynced files may be corrupt. REQUIRES: data exists.
+std::filesystem::path lease_directory(const std::filesystem::path& data) {
+  const std::string name = std::string(kLeaseDirectoryPrefix) + boot_id();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data, ec)) {
+    const std::string other = entry.path().filename().string();
+    if (other.starts_with(kLeaseDirectoryPrefix) && other != name) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
+  return data / name;
+}
+
+std::string encode_lease(std::int64_t until_ms) {
+  std::string value;
+  storage::put_u64(value, static_cast<std::uint64_t>(until_ms));
+  return value;
+}
+
+std::int64_t decode_lease(std::string_view value) {
+  return static_cast<std::int64_t>(storage::reader(value).u64());
 }
 
 // The first entry at or after key; LMDB takes no empty key, which means the start.
@@ -50,7 +90,14 @@ class lmdb_store final : public store {
             storage::open_environment({options.directory, options.initial_map_size,
                                        options.max_map_size, kMaxDatabases})),
         env_(*shared_env_),
+        shared_lease_env_(
+            storage::open_environment({lease_directory(options.directory),
+                                       kLeaseMapSize, kMaxLeaseMapSize, 2, true})),
+        lease_env_(*shared_lease_env_),
         idempotency_window_ms_(options.idempotency_window_ms) {
+    lease_env_.run_write([this](transaction& txn) {
+      leases_ = lease_env_.open_database(txn, "leases");
+    });
     env_.run_write([this](transaction& txn) {
       meta_ = env_.open_database(txn, "meta");
       endpoints_ = env_.open_database(txn, "endpoints");
@@ -151,12 +198,13 @@ class lmdb_store final : public store {
   }
 
   std::vector<delivery> deliveries_of(const id128& event) override {
+    transaction leases(lease_env_, false);
     transaction txn(env_, false);
     std::vector<delivery> result;
     cursor c(txn, deliveries_);
     for (auto e = c.seek(event.raw()); e && has_prefix(e->key, event.raw());
          e = c.next()) {
-      result.push_back(storage::decode_delivery(e->key, e->value));
+      result.push_back(shown(leases, e->key, e->value));
     }
     return result;
   }
@@ -181,6 +229,7 @@ class lmdb_store final : public store {
   // ---- queue ---------------------------------------------------------------------
 
   std::vector<delivery> due(std::int64_t now_ms, std::size_t limit) override {
+    transaction leases(lease_env_, false);
     transaction txn(env_, false);
     std::vector<delivery> result;
     cursor c(txn, due_);
@@ -191,7 +240,7 @@ class lmdb_store final : public store {
       const auto record = txn.get(deliveries_, delivery_key);
       if (!record) continue;
       delivery d = storage::decode_delivery(delivery_key, *record);
-      if (!leased_at(d, now_ms)) result.push_back(std::move(d));
+      if (lease_end(leases, delivery_key, now_ms) == 0) result.push_back(std::move(d));
     }
     return result;
   }
@@ -230,10 +279,17 @@ class lmdb_store final : public store {
       const room_fn& room, std::vector<std::optional<std::string>>* bodies,
       const std::optional<id128>& after) override {
     std::vector<delivery> taken;
-    std::vector<delivery> others;  // leased by another store until later
-    env_.run_write(
-        [&](transaction& txn) {
+    std::vector<delivery> others;      // leased by another store until later
+    std::vector<std::string> orphans;  // due entries whose delivery is gone
+    // The data is read in a snapshot opened under the lease environment's write lock.
+    // An outcome stored before the lock was taken shows in it; one stored later finds
+    // the lease it ends still written, as a store releases a lease only once the
+    // outcome has committed (release_leases).
+    lease_env_.run_write(
+        [&](transaction& leases) {
+          transaction txn(env_, false);
           taken.clear();
+          orphans.clear();
 
           // One pass over the endpoints that have due deliveries, in id order from
           // the one after `after` and round to it: within an endpoint's part of the
@@ -273,7 +329,8 @@ class lmdb_store final : public store {
             }
           }
           others.clear();
-          take_leases(txn, keys, now_ms, now_ms + lease_ms, taken, others);
+          take_leases(txn, leases, keys, now_ms, now_ms + lease_ms, taken, others,
+                      orphans);
           if (bodies != nullptr) {
             bodies->clear();
             for (const delivery& d : taken)
@@ -281,6 +338,17 @@ class lmdb_store final : public store {
           }
         },
         storage::durability::relaxed);
+    if (!orphans.empty()) {
+      env_.run_write(
+          [&](transaction& txn) {
+            for (const std::string& due_key : orphans) {
+              if (!txn.get(deliveries_, std::string_view(due_key).substr(8))) {
+                erase_due(txn, due_key);
+              }
+            }
+          },
+          storage::durability::relaxed);
+    }
     std::lock_guard lock(held_mutex_);
     for (const delivery& d : taken) held_[{d.event, d.endpoint}] = d.lease_until_ms;
     for (const delivery& d : others) held_[{d.event, d.endpoint}] = d.lease_until_ms;
@@ -301,10 +369,7 @@ class lmdb_store final : public store {
       found = store_outcome(txn, updated, attempt, tallies);
       write_tallies(txn, tallies);
     });
-    if (updated.status != delivery_status::in_flight) {
-      std::lock_guard lock(held_mutex_);
-      held_.erase({updated.event, updated.endpoint});
-    }
+    release_leases(std::span(&updated, 1));
     return found;
   }
 
@@ -321,17 +386,16 @@ class lmdb_store final : public store {
           write_tallies(txn, tallies);
         },
         storage::durability::relaxed);
-    std::lock_guard lock(held_mutex_);
-    for (const outcome_record& o : outcomes) {
-      if (o.updated.status != delivery_status::in_flight) {
-        held_.erase({o.updated.event, o.updated.endpoint});
-      }
-    }
+    std::vector<delivery> ended;
+    ended.reserve(outcomes.size());
+    for (const outcome_record& o : outcomes) ended.push_back(o.updated);
+    release_leases(ended);
     return found;
   }
 
   std::size_t reschedule(const id128& endpoint, std::int64_t due_ms) override {
     std::size_t moved = 0;
+    transaction leases(lease_env_, false);
     env_.run_write([&](transaction& txn) {
       moved = 0;
       std::vector<std::string> keys;
@@ -348,7 +412,9 @@ class lmdb_store final : public store {
         const auto record = txn.get(deliveries_, delivery_key);
         if (!record) continue;
         delivery d = storage::decode_delivery(delivery_key, *record);
-        if (d.status != delivery_status::pending) continue;
+        if (storage::is_finished(d.status)) continue;
+        if (last_lease(leases, delivery_key) != 0) continue;  // in flight
+        d.status = delivery_status::pending;  // in flight only from an older lease
         erase_due(txn, key);
         d.due_ms = due_ms;
         put_delivery(txn, d);
@@ -360,11 +426,12 @@ class lmdb_store final : public store {
 
   std::optional<delivery> find_delivery(const id128& event,
                                         const id128& endpoint) override {
+    transaction leases(lease_env_, false);
     transaction txn(env_, false);
     const std::string key = storage::delivery_key(event, endpoint);
     const auto record = txn.get(deliveries_, key);
     if (!record) return std::nullopt;
-    return storage::decode_delivery(key, *record);
+    return shown(leases, key, *record);
   }
 
   std::vector<attempt> attempts_of(const id128& event, const id128& endpoint) override {
@@ -387,6 +454,7 @@ class lmdb_store final : public store {
 
   delivery_log_page delivery_log(const delivery_filter& filter, std::size_t limit,
                                  std::string_view after) override {
+    transaction leases(lease_env_, false);
     transaction txn(env_, false);
     delivery_log_page page;
 
@@ -409,7 +477,7 @@ class lmdb_store final : public store {
       }
       ++scanned;
       last = e->key;
-      take_if_matching(txn, filter, *e, page);
+      take_if_matching(txn, leases, filter, *e, page);
     }
     return page;
   }
@@ -724,37 +792,93 @@ class lmdb_store final : public store {
     txn.erase(endpoint_due_, storage::endpoint_due_key(endpoint, due_ms, event));
   }
 
-  // Leases the deliveries of due_keys until lease_until_ms, adding them to taken. A
-  // lease writes the delivery record only: the due entries stay where they are, and
-  // the store remembers the lease (held_) so that scans pass over it. A delivery
-  // still leased by another store (a process that ended) goes to others instead,
-  // untouched, to be remembered until that lease ends.
-  void take_leases(transaction& txn, const std::vector<std::string>& due_keys,
-                   std::int64_t now_ms, std::int64_t lease_until_ms,
-                   std::vector<delivery>& taken, std::vector<delivery>& others) {
+  // Leases the deliveries of due_keys (read in txn) until lease_until_ms, adding them
+  // to taken. A lease is one entry in the lease environment (written in leases); the
+  // data is not written, and the store remembers the lease (held_) so that its scans
+  // pass over it. A delivery still leased by another store goes to others instead,
+  // to be remembered until that lease ends; a due entry whose delivery is gone, to
+  // orphans.
+  void take_leases(const transaction& txn, transaction& leases,
+                   const std::vector<std::string>& due_keys, std::int64_t now_ms,
+                   std::int64_t lease_until_ms, std::vector<delivery>& taken,
+                   std::vector<delivery>& others, std::vector<std::string>& orphans) {
+    const std::string lease = encode_lease(lease_until_ms);
     for (const std::string& due_key : due_keys) {
       const std::string_view delivery_key = std::string_view(due_key).substr(8);
       const auto record = txn.get(deliveries_, delivery_key);
       if (!record) {
-        // A due entry without its delivery: nothing to send.
-        erase_due(txn, due_key);
+        orphans.push_back(due_key);
         continue;
       }
       delivery d = storage::decode_delivery(delivery_key, *record);
-      if (leased_at(d, now_ms)) {
+      d.status = delivery_status::in_flight;
+      if (const auto other = leases.get(leases_, delivery_key);
+          other && decode_lease(*other) > now_ms) {
+        d.lease_until_ms = decode_lease(*other);
         others.push_back(std::move(d));
         continue;
       }
-      d.status = delivery_status::in_flight;
       d.lease_until_ms = lease_until_ms;
-      txn.put(deliveries_, delivery_key, storage::encode_delivery(d));
+      leases.put(leases_, delivery_key, lease);
       taken.push_back(std::move(d));
     }
   }
 
-  // Whether a delivery is under a lease that has not ended by now_ms.
-  static bool leased_at(const delivery& d, std::int64_t now_ms) {
-    return d.status == delivery_status::in_flight && d.lease_until_ms > now_ms;
+  // The end of the last lease taken on the delivery at delivery_key, or 0 when none
+  // was taken since its last outcome: one this store remembers, or one in the lease
+  // environment (read in leases).
+  std::int64_t last_lease(const transaction& leases, std::string_view delivery_key) {
+    {
+      std::lock_guard lock(held_mutex_);
+      const auto held = held_.find(held_key(delivery_key));
+      if (held != held_.end()) return held->second;
+    }
+    const auto value = leases.get(leases_, delivery_key);
+    return value ? decode_lease(*value) : 0;
+  }
+
+  // The end of a lease on the delivery at delivery_key that runs past now_ms, or 0.
+  std::int64_t lease_end(const transaction& leases, std::string_view delivery_key,
+                         std::int64_t now_ms) {
+    const std::int64_t until = last_lease(leases, delivery_key);
+    return until > now_ms ? until : 0;
+  }
+
+  // A delivery as it reads: in flight from a lease until its outcome, as the lease
+  // may outlast the process that took it.
+  delivery shown(const transaction& leases, std::string_view key,
+                 std::string_view record) {
+    delivery d = storage::decode_delivery(key, record);
+    if (storage::is_finished(d.status)) return d;
+    d.status = delivery_status::pending;  // in flight only from an older lease
+    d.lease_until_ms = 0;
+    if (const std::int64_t until = last_lease(leases, key)) {
+      d.status = delivery_status::in_flight;
+      d.lease_until_ms = until;
+    }
+    return d;
+  }
+
+  // Ends the leases on deliveries whose outcome has committed, here and in the lease
+  // environment; an outcome that keeps its delivery in flight keeps the lease. Under
+  // the lease environment's write lock, so that a lease being taken meanwhile sees
+  // either the lease or the outcome (lease_by_endpoint).
+  void release_leases(std::span<const delivery> ended) {
+    try {
+      lease_env_.run_write(
+          [&](transaction& leases) {
+            std::lock_guard lock(held_mutex_);
+            for (const delivery& d : ended) {
+              if (d.status == delivery_status::in_flight) continue;
+              leases.erase(leases_, storage::delivery_key(d.event, d.endpoint));
+              held_.erase({d.event, d.endpoint});
+            }
+          },
+          storage::durability::relaxed);
+    } catch (const error&) {
+      // Left to run out: a lease held too long delays its delivery's next attempt
+      // until it ends, and loses nothing.
+    }
   }
 
   // The per-endpoint due index holds what `due` holds; a directory written before it
@@ -846,17 +970,18 @@ class lmdb_store final : public store {
   }
 
   // Adds the delivery behind a log entry to the page when it passes the filter.
-  void take_if_matching(const transaction& txn, const delivery_filter& filter,
-                        const cursor::entry& entry, delivery_log_page& page) {
+  void take_if_matching(const transaction& txn, const transaction& leases,
+                        const delivery_filter& filter, const cursor::entry& entry,
+                        delivery_log_page& page) {
     delivery d;
     if (filter.endpoint) {
       const std::string key = storage::delivery_key(
           id128::from_raw(entry.key.substr(16)), *filter.endpoint);
       const auto record = txn.get(deliveries_, key);
       if (!record) return;
-      d = storage::decode_delivery(key, *record);
+      d = shown(leases, key, *record);
     } else {
-      d = storage::decode_delivery(entry.key, entry.value);
+      d = shown(leases, entry.key, entry.value);
     }
     if (filter.status && d.status != *filter.status) return;
     const auto event = txn.get(events_, d.event.raw());
@@ -1111,8 +1236,12 @@ class lmdb_store final : public store {
 
   const std::shared_ptr<storage::environment> shared_env_;
   storage::environment& env_;
+  // Leases, apart from the data (docs/storage.md).
+  const std::shared_ptr<storage::environment> shared_lease_env_;
+  storage::environment& lease_env_;
   const std::int64_t idempotency_window_ms_;
   MDB_dbi endpoint_due_ = 0;
+  MDB_dbi leases_ = 0;  // in lease_env_
   MDB_dbi event_counts_ = 0;
   MDB_dbi meta_ = 0, endpoints_ = 0, events_ = 0, bodies_ = 0, deliveries_ = 0,
           due_ = 0, completed_ = 0, idempotency_ = 0, idempotency_time_ = 0,
