@@ -12,9 +12,9 @@
 # temporary prefix, and stops it at the end; the system's nginx service is not used.
 #
 # Usage, from anywhere:
-#   bash benchmarks/run_delivery.sh [--events N] [--rounds R] [--fanout-events N]
-#                                   [--latency-events N] [--connections C]
-#                                   [--wrk-seconds S]
+#   bash benchmarks/run_delivery.sh [--events N] [--aiohttp-requests N] [--rounds R]
+#                                   [--fanout-events N] [--latency-events N]
+#                                   [--connections C] [--wrk-seconds S]
 source "$(dirname "${BASH_SOURCE[0]}")/../.ci/setup.sh"
 protekt_setup nginx wrk
 install_protekt bench
